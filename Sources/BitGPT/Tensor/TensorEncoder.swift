@@ -1,0 +1,104 @@
+/// Turns f32 values into the stored bytes of every dtype (and quantizes on the way).
+///
+/// Quantization rules (`formats/bgpt.md`, "Dtypes"):
+/// - I8: per row, `scale = max|x| / 127`, `q = clamp(round(x / scale), -127, 127)`, rounding half to even.
+/// - T2/T1: per tensor, the absmean rule of BitNet b1.58 as BitGPT computes it:
+///   `s = 1 / max(mean|W|, 1e-5)`, `t = clamp(round(W · s), -1, 1)` (half to even), `γ = 1 / s`.
+/// NaN or infinite input is refused with ``FormatError/nonFinite(tensor:index:)``.
+public enum TensorEncoder {
+    /// Encodes `values` (row-major, `shape`) as `dtype`.
+    ///
+    /// - Parameters:
+    ///   - values: the elements; their count must equal the product of `shape`.
+    ///   - shape: dimensions, outermost first.
+    ///   - dtype: the stored type; quantized types are quantized here.
+    ///   - name: the tensor name, for error messages.
+    /// - Returns: exactly `dtype.byteSize(shape:)` bytes.
+    /// - Throws: ``FormatError/nonFinite(tensor:index:)`` for NaN/Inf input to a quantized type,
+    ///   ``FormatError/writerMisuse(_:)`` when the count does not match the shape.
+    public static func encode(_ values: [Float], shape: [Int], as dtype: DType, name: String) throws(FormatError) -> [UInt8] {
+        let n = shape.reduce(1, *)
+        guard values.count == n, !shape.isEmpty else {
+            throw .writerMisuse("tensor \"\(name)\": \(values.count) values for shape \(shape)")
+        }
+        let cols = shape.last!, rows = n / max(cols, 1)
+        switch dtype {
+        case .f32:
+            var out = [UInt8](repeating: 0, count: n * 4)
+            out.withUnsafeMutableBytes { o in for i in 0..<n { o.storeBytes(of: values[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) } }
+            return out
+        case .f16, .bf16:
+            var out = [UInt8](repeating: 0, count: n * 2)
+            out.withUnsafeMutableBytes { o in
+                for i in 0..<n {
+                    let h = dtype == .f16 ? HalfPrecision.toF16(values[i]) : HalfPrecision.toBF16(values[i])
+                    o.storeBytes(of: h.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+                }
+            }
+            return out
+        case .i8:
+            if let bad = values.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(tensor: name, index: bad) }
+            var codes = [Int8](repeating: 0, count: n)
+            var scales = [Float](repeating: 0, count: rows)
+            for r in 0..<rows {
+                var m: Float = 0
+                for c in 0..<cols { m = max(m, abs(values[r * cols + c])) }
+                let s = m / 127
+                scales[r] = s
+                guard s > 0 else { continue }
+                for c in 0..<cols {
+                    let q = (values[r * cols + c] / s).rounded(.toNearestOrEven)
+                    codes[r * cols + c] = Int8(max(-127, min(127, q)))
+                }
+            }
+            return int8(codes: codes, scales: scales, rows: rows, cols: cols)
+        case .t2, .t1:
+            if let bad = values.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(tensor: name, index: bad) }
+            let (t, gamma) = ternarize(values)
+            return ternary(t, scale: gamma, rows: rows, cols: cols, as: dtype)
+        }
+    }
+
+    /// The absmean ternarization of BitNet b1.58 / BitGPT: returns the codes and γ = mean|W| (floored at 1e-5).
+    public static func ternarize(_ w: [Float]) -> (values: [Int8], gamma: Float) {
+        var sum = 0.0
+        for x in w { sum += Double(abs(x)) }
+        let mean = Float(sum / Double(max(w.count, 1)))
+        let s = 1 / max(mean, 1e-5)
+        let t = w.map { Int8(max(-1, min(1, ($0 * s).rounded(.toNearestOrEven)))) }
+        return (t, 1 / s)
+    }
+
+    /// Packs ternary values (each -1, 0, +1) and a scale γ as T2 or T1.
+    ///
+    /// - Parameters:
+    ///   - t: `rows × cols` values, row-major.
+    ///   - scale: γ, the magnitude of a ±1 weight.
+    /// - Returns: the tensor bytes: packed rows, then γ as f32.
+    public static func ternary(_ t: [Int8], scale: Float, rows: Int, cols: Int, as dtype: DType) -> [UInt8] {
+        precondition(dtype == .t2 || dtype == .t1, "ternary() packs T2 or T1 only")
+        precondition(t.count == rows * cols)
+        let stride = dtype == .t2 ? T2Packing.rowBytes(cols: cols) : T1Packing.rowBytes(cols: cols)
+        var out = [UInt8](repeating: 0, count: rows * stride + 4)
+        out.withUnsafeMutableBufferPointer { o in
+            t.withUnsafeBufferPointer { tb in
+                for r in 0..<rows {
+                    if dtype == .t2 { T2Packing.packRow(o.baseAddress! + r * stride, tb.baseAddress! + r * cols, cols: cols) } else { T1Packing.packRow(o.baseAddress! + r * stride, tb.baseAddress! + r * cols, cols: cols) }
+                }
+            }
+            UnsafeMutableRawBufferPointer(o).storeBytes(of: scale.bitPattern.littleEndian, toByteOffset: rows * stride, as: UInt32.self)
+        }
+        return out
+    }
+
+    /// Lays out int8 codes and per-row scales as an I8 tensor: codes, then `rows` f32 scales.
+    public static func int8(codes: [Int8], scales: [Float], rows: Int, cols: Int) -> [UInt8] {
+        precondition(codes.count == rows * cols && scales.count == rows)
+        var out = [UInt8](repeating: 0, count: rows * cols + 4 * rows)
+        out.withUnsafeMutableBytes { o in
+            for i in 0..<(rows * cols) { o[i] = UInt8(bitPattern: codes[i]) }
+            for r in 0..<rows { o.storeBytes(of: scales[r].bitPattern.littleEndian, toByteOffset: rows * cols + 4 * r, as: UInt32.self) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import BitGPT
+import BitGPTCLI
+
+/// `lm-init`: write a model with random weights.
+@main
+struct LMInit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lm-init",
+        abstract: "Write a .bgpt model of any family with random weights (for benchmarks and tests).",
+        discussion: """
+            Weights are N(0, 0.02) from a seeded generator; norm gains are 1, biases 0. Linear \
+            layers are stored as --dtype; embeddings and norms as F32.
+
+            Exit status: 0 on success, 1 on a bad setting or a write error (the destination is \
+            never left half-written).
+            """)
+
+    @Argument(help: "Output .bgpt path.")
+    var output: String
+
+    @Option(help: "Family: gpt2, bitgpt or llama.")
+    var arch: String = "llama"
+    @Option(help: "Residual width.") var dim: Int = 288
+    @Option(help: "Number of blocks.") var nLayers: Int = 6
+    @Option(help: "Query heads.") var nHeads: Int = 6
+    @Option(help: "Key/value heads (default: n-heads).") var nKvHeads: Int?
+    @Option(help: "MLP hidden width (default: family's rule).") var hidden: Int?
+    @Option(help: "Vocabulary size.") var vocab: Int = 256
+    @Option(help: "Context length.") var context: Int = 256
+    @Option(help: "dtype of linear weights: f32, f16, bf16, i8, t2, t1.") var dtype: String = "t2"
+    @Option(help: "dtype of an untied classifier.") var headDtype: String = "f32"
+    @Option(help: "Positions: learned, rope, none (default: family's).") var position: String?
+    @Option(help: "RoPE pairing: interleaved or half.") var ropePairing: String = "interleaved"
+    @Option(help: "Tokenizer section: bytes (256 tokens) or none.") var tokenizer: String = "bytes"
+    @Option(help: "Random seed.") var seed: UInt64 = 1337
+
+    func validate() throws {
+        guard Architecture(rawValue: arch) != nil else { throw ValidationError("--arch must be gpt2, bitgpt or llama, not \"\(arch)\"") }
+        guard DType(name: dtype) != nil else { throw ValidationError("--dtype \"\(dtype)\" is not a dtype") }
+        guard DType(name: headDtype) != nil else { throw ValidationError("--head-dtype \"\(headDtype)\" is not a dtype") }
+        guard ["bytes", "none"].contains(tokenizer) else { throw ValidationError("--tokenizer must be bytes or none") }
+        if tokenizer == "bytes" && vocab < 256 { throw ValidationError("--tokenizer bytes needs --vocab of at least 256") }
+        guard dim > 0, nLayers > 0, nHeads > 0, vocab > 0, context > 0, dim % nHeads == 0 else {
+            throw ValidationError("sizes must be positive and --n-heads must divide --dim")
+        }
+        if let k = nKvHeads, k <= 0 || nHeads % k != 0 { throw ValidationError("--n-kv-heads must divide --n-heads") }
+        if let p = position, PositionKind(rawValue: p) == nil { throw ValidationError("--position must be learned, rope or none") }
+        guard RopePairing(rawValue: ropePairing) != nil else { throw ValidationError("--rope-pairing must be interleaved or half") }
+    }
+
+    func run() throws {
+        var config = ModelConfig(architecture: Architecture(rawValue: arch)!, vocabSize: vocab, contextLength: context, dim: dim,
+                                 nLayers: nLayers, nHeads: nHeads, nKVHeads: nKvHeads, hiddenDim: hidden)
+        if let p = position { config.position = PositionKind(rawValue: p)! }
+        config.ropePairing = RopePairing(rawValue: ropePairing)!
+        if config.position == .rope && config.headDim % 2 != 0 { throw ValidationError("RoPE needs an even head dimension") }
+        let progress = ProgressLine("init", total: Double(config.tensorSpecs.count), unit: "tensors")
+        do {
+            try RandomModel.write(config: config, to: output, linearType: DType(name: dtype)!, headType: DType(name: headDtype)!,
+                                  seed: seed, extra: tokenizer == "bytes" ? RandomModel.byteTokenizer : Metadata()) { done, _ in
+                progress.update(Double(done))
+            }
+        } catch {
+            progress.finish()
+            throw FileFailure(output, error)
+        }
+        progress.finish()
+    }
+}

@@ -20,7 +20,9 @@ let package = Package(
     ],
     targets: [
         // Core library: the .bgpt format, tensors, kernels, model, sampling, tokenizers.
-        .target(name: "BitGPT", swiftSettings: swiftSettings),
+        .target(name: "BitGPT", dependencies: ["CBitGPTKernels"], swiftSettings: swiftSettings),
+        // Hot kernels in C with SIMD variants chosen at run time (not API).
+        .target(name: "CBitGPTKernels"),
         // Shared pieces of the command-line tools: error reporting, progress line, formatting.
         .target(
             name: "BitGPTCLI",

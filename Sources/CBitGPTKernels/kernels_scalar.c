@@ -1,0 +1,120 @@
+// Portable scalar kernels: the reference the SIMD variants are tested against, and the fallback.
+#include "bitgpt_kernels.h"
+#include <math.h>
+
+void bgpt_k_quantize_i8(int8_t *q, float *scale, const float *x, size_t n, size_t cols) {
+    for (size_t t = 0; t < n; t++) {
+        const float *xt = x + t * cols;
+        float m = 0.0f;
+        for (size_t c = 0; c < cols; c++) { float a = fabsf(xt[c]); if (a > m) m = a; }
+        float s = 127.0f / (m > 1e-5f ? m : 1e-5f);
+        scale[t] = s;
+        for (size_t c = 0; c < cols; c++) {
+            float v = nearbyintf(xt[c] * s);
+            if (v > 127.0f) v = 127.0f;
+            if (v < -128.0f) v = -128.0f;
+            q[t * cols + c] = (int8_t)v;
+        }
+    }
+}
+
+void bgpt_k_dot_t2(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, size_t cols,
+                   size_t r0, size_t r1, size_t n) {
+    size_t full = cols / 128, tail = cols % 128;
+    for (size_t t = 0; t < n; t++) {
+        const int8_t *qt = q + t * cols;
+        for (size_t r = r0; r < r1; r++) {
+            const uint8_t *row = w + r * row_bytes;
+            int32_t s = 0;
+            for (size_t b = 0; b < full; b++) {
+                const uint8_t *p = row + b * 32;
+                const int8_t *x = qt + b * 128;
+                for (int j = 0; j < 32; j++)
+                    for (int k = 0; k < 4; k++) s += ((int)((p[j] >> (2 * k)) & 3) - 1) * x[32 * k + j];
+            }
+            const uint8_t *p = row + full * 32;
+            const int8_t *x = qt + full * 128;
+            for (size_t i = 0; i < tail; i++) s += ((int)((p[i / 4] >> (2 * (i % 4))) & 3) - 1) * x[i];
+            acc[t * ld + r] = s;
+        }
+    }
+}
+
+static inline int t1_digit(uint8_t byte, int n) {
+    static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
+    uint8_t v = (uint8_t)(byte * pow3[n]);
+    return (int)(((uint16_t)v * 3) >> 8);
+}
+
+void bgpt_k_dot_t1(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, size_t cols,
+                   size_t r0, size_t r1, size_t n) {
+    size_t full = cols / 160, tail = cols % 160;
+    for (size_t t = 0; t < n; t++) {
+        const int8_t *qt = q + t * cols;
+        for (size_t r = r0; r < r1; r++) {
+            const uint8_t *row = w + r * row_bytes;
+            int32_t s = 0;
+            for (size_t b = 0; b < full; b++) {
+                const uint8_t *p = row + b * 32;
+                const int8_t *x = qt + b * 160;
+                for (int j = 0; j < 32; j++)
+                    for (int k = 0; k < 5; k++) s += (t1_digit(p[j], k) - 1) * x[32 * k + j];
+            }
+            const uint8_t *p = row + full * 32;
+            const int8_t *x = qt + full * 160;
+            for (size_t i = 0; i < tail; i++) s += (t1_digit(p[i / 5], (int)(i % 5)) - 1) * x[i];
+            acc[t * ld + r] = s;
+        }
+    }
+}
+
+void bgpt_k_dot_i8(int32_t *acc, size_t ld, const int8_t *w, const int8_t *q, size_t cols, size_t r0, size_t r1, size_t n) {
+    for (size_t t = 0; t < n; t++)
+        for (size_t r = r0; r < r1; r++) {
+            int32_t s = 0;
+            for (size_t c = 0; c < cols; c++) s += (int32_t)w[r * cols + c] * q[t * cols + c];
+            acc[t * ld + r] = s;
+        }
+}
+
+void bgpt_k_matmul_f32(float *out, size_t ld, const float *w, const float *x, size_t cols, size_t r0, size_t r1, size_t n) {
+    for (size_t t = 0; t < n; t++)
+        for (size_t r = r0; r < r1; r++) {
+            float s = 0.0f;
+            for (size_t c = 0; c < cols; c++) s += w[r * cols + c] * x[t * cols + c];
+            out[t * ld + r] = s;
+        }
+}
+
+static inline float f16_to_f32(uint16_t h) {
+    _Float16 v;
+    __builtin_memcpy(&v, &h, 2);
+    return (float)v;
+}
+
+static inline float bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    __builtin_memcpy(&f, &u, 4);
+    return f;
+}
+
+void bgpt_k_matmul_f16(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols, size_t r0, size_t r1, size_t n) {
+    for (size_t t = 0; t < n; t++)
+        for (size_t r = r0; r < r1; r++) {
+            float s = 0.0f;
+            for (size_t c = 0; c < cols; c++) s += f16_to_f32(w[r * cols + c]) * x[t * cols + c];
+            out[t * ld + r] = s;
+        }
+}
+
+void bgpt_k_matmul_bf16(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols, size_t r0, size_t r1, size_t n) {
+    for (size_t t = 0; t < n; t++)
+        for (size_t r = r0; r < r1; r++) {
+            float s = 0.0f;
+            for (size_t c = 0; c < cols; c++) s += bf16_to_f32(w[r * cols + c]) * x[t * cols + c];
+            out[t * ld + r] = s;
+        }
+}
+
+const char *bgpt_k_variant(void) { return "scalar"; }

@@ -43,7 +43,10 @@ public enum TensorEncoder {
             for r in 0..<rows {
                 var m: Float = 0
                 for c in 0..<cols { m = max(m, abs(values[r * cols + c])) }
-                let s = m / 127
+                var s = m / 127
+                // Near Float.greatestFiniteMagnitude, 127 · s can round past it: step s down so
+                // every decoded value q · s stays finite.
+                if (s * 127).isInfinite { s = s.nextDown }
                 scales[r] = s
                 guard s > 0 else { continue }
                 for c in 0..<cols {

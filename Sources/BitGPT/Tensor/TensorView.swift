@@ -100,7 +100,7 @@ public struct TensorView: @unchecked Sendable {
     ///
     /// - Throws: ``FormatError/badTernaryCode(tensor:row:byte:)`` or ``FormatError/badScale(tensor:row:)``.
     public func validateCodes() throws(FormatError) {
-        let rows = info.rows, cols = info.cols
+        let rows = info.rows
         switch info.dtype {
         case .f32, .f16, .bf16: return
         case .i8:
@@ -110,22 +110,16 @@ public struct TensorView: @unchecked Sendable {
             }
         case .t2, .t1:
             guard let g = ternaryScale, g.isFinite, g >= 0 else { throw .badScale(tensor: info.name, row: 0) }
+            // Scan every packed byte, padding included: T2 code 3 and the 13 bytes that are no
+            // T1 encoding are invalid wherever they appear.
             let stride = rowStride
-            var t = [Int8](repeating: 0, count: cols)
+            let packed = base.assumingMemoryBound(to: UInt8.self)
             for r in 0..<rows {
-                let p = base.assumingMemoryBound(to: UInt8.self) + r * stride
-                let ok = t.withUnsafeMutableBufferPointer { tb in
-                    info.dtype == .t2 ? T2Packing.unpackRow(tb.baseAddress!, p, cols: cols) : T1Packing.unpackRow(tb.baseAddress!, p, cols: cols)
-                }
-                if !ok {
-                    // Find the first bad byte for the message.
-                    var bad = 0
-                    for b in 0..<stride {
-                        let byte = p[b]
-                        let invalid = info.dtype == .t2 ? (0..<4).contains { (byte >> (2 * $0)) & 3 == 3 } : !T1Packing.isValid(byte)
-                        if invalid { bad = b; break }
-                    }
-                    throw .badTernaryCode(tensor: info.name, row: r, byte: bad)
+                let p = packed + r * stride
+                for b in 0..<stride {
+                    let byte = p[b]
+                    let invalid = info.dtype == .t2 ? T2Packing.hasInvalidCode(byte) : !T1Packing.isValid(byte)
+                    if invalid { throw .badTernaryCode(tensor: info.name, row: r, byte: b) }
                 }
             }
         }

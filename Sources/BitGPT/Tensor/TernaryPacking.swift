@@ -49,6 +49,13 @@ public enum T2Packing {
         }
     }
 
+    /// Whether any of the four 2-bit codes of `byte` is 3 (the invalid code).
+    @inlinable
+    public static func hasInvalidCode(_ byte: UInt8) -> Bool {
+        // A slot is 3 when both its bits are set: AND the high bits with the low bits.
+        (byte & (byte >> 1) & 0b0101_0101) != 0
+    }
+
     /// Unpacks one row into ternary values.
     ///
     /// - Returns: false if any code is 3 (invalid); `t` then holds 0 there.
@@ -119,11 +126,15 @@ public enum T1Packing {
     }
 
     /// Whether `byte` is the encoding of some q in 0...242 (`encode` never makes the others).
+    ///
+    /// `ceil(q·256/243)` for q = 0...242 covers 0...255 but for 13 values; the table holds the
+    /// result of re-encoding each byte's digits and comparing.
     @inlinable
-    public static func isValid(_ byte: UInt8) -> Bool {
-        // ceil(q·256/243) for q = 0...242 covers 0...255 except 13 values; re-encode to check.
-        let c = (0..<5).map { digit(byte, $0) }
-        return encode(c[0], c[1], c[2], c[3], c[4]) == byte
+    public static func isValid(_ byte: UInt8) -> Bool { validBytes[Int(byte)] }
+
+    @usableFromInline static let validBytes: [Bool] = (0...255).map { b in
+        let byte = UInt8(b)
+        return encode(digit(byte, 0), digit(byte, 1), digit(byte, 2), digit(byte, 3), digit(byte, 4)) == byte
     }
 
     /// Packs one row of ternary values.

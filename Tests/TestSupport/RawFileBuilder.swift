@@ -117,6 +117,16 @@ public struct RawFileBuilder {
         return b
     }
 
+    /// The file offset of metadata entry `i` (or of the tensor table, for `i == metadata.count`).
+    public func metadataOffset(_ i: Int) -> UInt64 {
+        UInt64(BGPTLayout.fixedHeaderSize + metadata[0..<i].reduce(0) { $0 + $1.count })
+    }
+
+    /// The file offset of tensor-table entry `i` (or of the end of the table, for `i == tensors.count`).
+    public func tensorEntryOffset(_ i: Int) -> UInt64 {
+        metadataOffset(metadata.count) + UInt64(tensors[0..<i].reduce(0) { $0 + 8 + $1.name.count + 8 + 8 * $1.shape.count + 24 })
+    }
+
     /// The layout alignment: the stored one when valid, else 64.
     var layoutAlignment: UInt64 {
         let a = UInt64(alignment)

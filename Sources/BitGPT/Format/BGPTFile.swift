@@ -69,8 +69,11 @@ public final class BGPTFile: @unchecked Sendable {
         let dataSize = try r.u64("data_size")
         let storedSum = try r.u64("header_checksum")
 
-        guard headerSize >= UInt64(BGPTLayout.fixedHeaderSize), headerSize <= BGPTLayout.maxHeaderSize,
-              headerSize <= fileSize else { throw .badHeaderSize(headerSize: headerSize, fileSize: fileSize) }
+        // header_size <= file size follows from the size check below (header_size <= data_offset),
+        // which names truncation and trailing bytes as such.
+        guard headerSize >= UInt64(BGPTLayout.fixedHeaderSize), headerSize <= BGPTLayout.maxHeaderSize else {
+            throw .badHeaderSize(headerSize: headerSize, fileSize: fileSize)
+        }
         guard let expectedDataOffset = alignUp(headerSize, align), dataOffset == expectedDataOffset else {
             throw .badDataOffset(expected: alignUp(headerSize, align) ?? 0, found: dataOffset)
         }
@@ -295,17 +298,27 @@ public final class BGPTFile: @unchecked Sendable {
         TensorView(info: info, base: storage.base + dataOffset + Int(info.offset))
     }
 
-    /// Deep check: hashes every tensor and compares with the table.
+    /// Deep check: hashes every tensor and compares with the table, and checks that the
+    /// alignment padding between tensors is zero.
     ///
-    /// - Parameter progress: called after each tensor with the bytes hashed so far.
-    /// - Throws: ``FormatError/tensorChecksumMismatch(tensor:stored:computed:)`` naming the first bad tensor.
+    /// - Parameter progress: called after each tensor with the bytes checked so far.
+    /// - Throws: ``FormatError/tensorChecksumMismatch(tensor:stored:computed:)`` naming the first
+    ///   bad tensor, or ``FormatError/nonZeroPadding(offset:)`` with the file offset of a non-zero
+    ///   padding byte after a tensor.
     public func verify(progress: ((Int) -> Void)? = nil) throws(FormatError) {
         var done = 0
-        for t in tensors {
+        let dataEnd = fileSize - dataOffset
+        for (i, t) in tensors.enumerated() {
             let v = view(t)
             let h = XXHash64.hash(v.bytes)
             guard h == t.checksum else { throw .tensorChecksumMismatch(tensor: t.name, stored: t.checksum, computed: h) }
-            done += Int(t.byteSize)
+            // Padding up to the next tensor (or the end of the data section): fewer than `alignment` bytes.
+            let end = Int(t.offset + t.byteSize)
+            let next = i + 1 < tensors.count ? Int(tensors[i + 1].offset) : dataEnd
+            for o in end..<next where storage.base.load(fromByteOffset: dataOffset + o, as: UInt8.self) != 0 {
+                throw .nonZeroPadding(offset: UInt64(dataOffset + o))
+            }
+            done = next
             progress?(done)
         }
     }

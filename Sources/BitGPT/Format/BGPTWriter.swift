@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -27,7 +28,9 @@ public final class BGPTWriter {
     private let dataOffset: UInt64
     private let dataSize: UInt64
     private var done = false
+    /// Numbers temporary files; writers may run on several threads at once.
     private static var counter = 0
+    private static let counterLock = NSLock()
 
     /// Checks the declaration and creates the temporary file.
     ///
@@ -41,13 +44,17 @@ public final class BGPTWriter {
         guard alignment >= BGPTLayout.minAlignment, alignment <= BGPTLayout.maxAlignment, alignment & (alignment - 1) == 0 else {
             throw .writerMisuse("alignment \(alignment) is not a power of two in 8...65536")
         }
+        guard UInt64(metadata.count) <= BGPTLayout.maxMetadataCount else {
+            throw .writerMisuse("\(metadata.count) metadata entries, over the limit of \(BGPTLayout.maxMetadataCount)")
+        }
+        guard UInt64(tensors.count) <= BGPTLayout.maxTensorCount else {
+            throw .writerMisuse("\(tensors.count) tensors, over the limit of \(BGPTLayout.maxTensorCount)")
+        }
         for (i, e) in metadata.entries.enumerated() {
             guard UInt64(e.key.utf8.count) <= BGPTLayout.maxKeyLength, BGPTFile.isValidKey(Array(e.key.utf8)) else {
                 throw .badKey(index: i, offset: 0, reason: "\"\(e.key)\" is not lower-case dotted ASCII of at most 255 bytes")
             }
-            if case let .array(a) = e.value, UInt64(a.count) > BGPTLayout.maxArrayCount {
-                throw .writerMisuse("metadata \"\(e.key)\" has \(a.count) elements, over the limit")
-            }
+            if let reason = BGPTWriter.overLimit(e.value) { throw .writerMisuse("metadata \"\(e.key)\" \(reason)") }
         }
         var seen = Set<String>()
         for t in tensors {
@@ -60,6 +67,9 @@ public final class BGPTWriter {
             guard t.dtype.byteSize(shape: t.shape.map { UInt64($0) }) != nil else { throw .tooManyElements(tensor: t.name) }
         }
         let layout = BGPTEncoding.header(metadata: metadata, tensors: tensors, alignment: alignment)
+        guard UInt64(layout.bytes.count) <= BGPTLayout.maxHeaderSize else {
+            throw .writerMisuse("header of \(layout.bytes.count) bytes is over the limit of 1 GiB")
+        }
         self.path = path
         self.metadata = metadata
         self.alignment = alignment
@@ -67,11 +77,15 @@ public final class BGPTWriter {
         self.dataOffset = layout.dataOffset
         self.dataSize = layout.dataSize
 
+        // The temporary file goes beside the destination: "dir/" (or "/" or "") + ".NAME.tmp-PID-N".
         let slash = path.lastIndex(of: "/")
-        let dir = slash.map { String(path[..<$0]) } ?? "."
+        let dirPrefix = slash.map { String(path[...$0]) } ?? ""
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        BGPTWriter.counterLock.lock()
         BGPTWriter.counter += 1
-        tempPath = (dir.isEmpty ? "" : dir + "/") + ".\(base).tmp-\(getpid())-\(BGPTWriter.counter)"
+        let n = BGPTWriter.counter
+        BGPTWriter.counterLock.unlock()
+        tempPath = dirPrefix + ".\(base).tmp-\(getpid())-\(n)"
         fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if fd < 0 { throw .io(call: "open", path: tempPath, message: errnoMessage()) }
         // Size the file now: the header region and padding read as zeros until finish().
@@ -83,6 +97,29 @@ public final class BGPTWriter {
     }
 
     deinit { if !done { abandon() } }
+
+    /// Why a metadata value breaks a reader limit (string, bytes, array lengths), or nil.
+    static func overLimit(_ v: MetadataValue) -> String? {
+        switch v {
+        case let .string(s) where UInt64(s.utf8.count) > BGPTLayout.maxStringLength:
+            return "is a string of \(s.utf8.count) bytes, over the limit of \(BGPTLayout.maxStringLength)"
+        case let .bytes(b) where UInt64(b.count) > BGPTLayout.maxBytesLength:
+            return "holds \(b.count) bytes, over the limit of \(BGPTLayout.maxBytesLength)"
+        case let .array(a):
+            if UInt64(a.count) > BGPTLayout.maxArrayCount {
+                return "has \(a.count) elements, over the limit of \(BGPTLayout.maxArrayCount)"
+            }
+            if case let .string(x) = a, let long = x.first(where: { UInt64($0.utf8.count) > BGPTLayout.maxStringLength }) {
+                return "has a string element of \(long.utf8.count) bytes, over the limit of \(BGPTLayout.maxStringLength)"
+            }
+            if case let .bytes(x) = a, let long = x.first(where: { UInt64($0.count) > BGPTLayout.maxBytesLength }) {
+                return "has a bytes element of \(long.count) bytes, over the limit of \(BGPTLayout.maxBytesLength)"
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
 
     /// The name of the next tensor ``write(_:bytes:)`` expects, or nil when all are written.
     public var nextTensorName: String? { next < tensors.count ? tensors[next].name : nil }

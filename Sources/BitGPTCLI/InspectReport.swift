@@ -164,9 +164,16 @@ public struct InspectReport {
     }
 
     /// Serializes ``jsonObject(metadataOnly:)`` with sorted keys.
+    ///
+    /// Every value is JSON-safe (non-finite floats and u64 values past `Int.max` become strings),
+    /// so serialization does not fail; if it ever did, the result is an object with an `error` key.
     public func json(metadataOnly: Bool = false) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: jsonObject(metadataOnly: metadataOnly), options: [.prettyPrinted, .sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        do {
+            let data = try JSONSerialization.data(withJSONObject: jsonObject(metadataOnly: metadataOnly), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            return String(decoding: data, as: UTF8.self)
+        } catch {
+            return "{\"schema\": \"bitgpt.inspect/1\", \"error\": \"JSON serialization failed\"}"
+        }
     }
 
     static func json(_ v: MetadataValue) -> Any {

@@ -1,0 +1,321 @@
+// AVX-512 (F, BW, VL, DQ) + VNNI variant. Ternary and int8 dots use vpdpbusd, which multiplies
+// unsigned bytes by signed bytes and adds groups of four into int32 lanes without saturation:
+//   ternary: codes c = t + 1 ∈ {0, 1, 2} are the unsigned operand, Σ c·q − Σ q = Σ t·q;
+//   int8:    w ⊕ 0x80 = w + 128 ∈ [0, 255] is the unsigned operand, Σ (w + 128)·q − 128·Σ q = Σ w·q.
+// Both are exact in int32 (wrapping arithmetic, the same as the scalar sum modulo 2^32).
+// Floats: one 16-lane FMA accumulator per output element, masked loads for the column tail, one
+// fixed horizontal reduction (see kernels_internal.h for why this keeps results independent of the
+// tiling).
+#include "kernels_internal.h"
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+#define TILE_FN static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+
+// ---------------------------------------------------------------------------------------------
+// Activation quantization.
+
+TGT void bgpt_k_quantize_i8_avx512(int8_t *q, float *scale, const float *x, size_t n, size_t cols) {
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    size_t full = cols / 16, rem = cols % 16;
+    __mmask16 tm = (__mmask16)((1u << rem) - 1);
+    for (size_t t = 0; t < n; t++) {
+        const float *xt = x + t * cols;
+        int8_t *qt = q + t * cols;
+        // max(a, m) returns m when a is NaN: NaN inputs are skipped, as in the scalar loop.
+        __m512 m = _mm512_setzero_ps();
+        for (size_t i = 0; i < full; i++) m = _mm512_max_ps(_mm512_and_ps(_mm512_loadu_ps(xt + 16 * i), absmask), m);
+        if (rem) m = _mm512_max_ps(_mm512_and_ps(_mm512_maskz_loadu_ps(tm, xt + 16 * full), absmask), m);
+        float mx = _mm512_reduce_max_ps(m);
+        float s = 127.0f / (mx > 1e-5f ? mx : 1e-5f);
+        scale[t] = s;
+        const __m512 vs = _mm512_set1_ps(s);
+        // cvtps rounds to nearest even (default MXCSR), cvtsepi32 saturates to [-128, 127].
+        for (size_t i = 0; i < full; i++) {
+            __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xt + 16 * i), vs));
+            _mm_storeu_si128((__m128i *)(qt + 16 * i), _mm512_cvtsepi32_epi8(v));
+        }
+        if (rem) {
+            __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(tm, xt + 16 * full), vs));
+            _mm512_mask_cvtsepi32_storeu_epi8(qt + 16 * full, tm, v);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared preparation of a token chunk for the byte-dot kernels: Σ q and permuted tails.
+
+TILE_FN int32_t sum_q512(const int8_t *q, size_t cols) {
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i s = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 64 <= cols; i += 64) s = _mm512_dpbusd_epi32(s, ones, _mm512_loadu_si512(q + i));
+    if (i < cols) {
+        __mmask64 m = (__mmask64)((~0ull) >> (64 - (cols - i)));
+        s = _mm512_dpbusd_epi32(s, ones, _mm512_maskz_loadu_epi8(m, q + i));
+    }
+    return _mm512_reduce_add_epi32(s);
+}
+
+static inline __mmask32 bytes_mask32(size_t nbytes) {
+    return nbytes >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << nbytes) - 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// T2: one 32-byte block = 128 weights, byte j holds elements j, 32+j, 64+j, 96+j. Broadcast the
+// block to both halves of a zmm and shift the words by (0 | 2) and (4 | 6): the low/high halves
+// then hold the codes of elements 0–31 | 32–63 and 64–95 | 96–127, matching two plain 64-byte
+// loads of q.
+
+TILE_FN void t2_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) {
+    const __m512i m3 = _mm512_set1_epi8(3);
+    const __m512i sh01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    const __m512i sh23 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+    const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;
+    const int8_t *x = (const int8_t *)k->x + t * k->cols;
+    __m512i acc[4][4];
+    for (int i = 0; i < RT; i++)
+        for (int j = 0; j < TT; j++) acc[i][j] = _mm512_setzero_si512();
+    for (size_t b = 0; b < k->full; b++) {
+        __m512i c01[4], c23[4];
+        for (int i = 0; i < RT; i++) {
+            __m512i wv = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w + i * k->wstride + 32 * b)));
+            c01[i] = _mm512_and_si512(_mm512_srlv_epi16(wv, sh01), m3);
+            c23[i] = _mm512_and_si512(_mm512_srlv_epi16(wv, sh23), m3);
+        }
+        for (int j = 0; j < TT; j++) {
+            const int8_t *xb = x + j * k->cols + 128 * b;
+            __m512i q0 = _mm512_loadu_si512(xb), q1 = _mm512_loadu_si512(xb + 64);
+            for (int i = 0; i < RT; i++) {
+                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], c01[i], q0);
+                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], c23[i], q1);
+            }
+        }
+    }
+    if (k->tail) {
+        __mmask32 m = bytes_mask32(k->tail);
+        __m512i c01[4], c23[4];
+        for (int i = 0; i < RT; i++) {
+            __m512i wv = _mm512_broadcast_i64x4(_mm256_maskz_loadu_epi8(m, w + i * k->wstride + 32 * k->full));
+            c01[i] = _mm512_and_si512(_mm512_srlv_epi16(wv, sh01), m3);
+            c23[i] = _mm512_and_si512(_mm512_srlv_epi16(wv, sh23), m3);
+        }
+        for (int j = 0; j < TT; j++) {
+            const int8_t *tq = k->tq + (t + j) * BGPT_TAIL_BYTES;
+            __m512i q0 = _mm512_loadu_si512(tq), q1 = _mm512_loadu_si512(tq + 64);
+            for (int i = 0; i < RT; i++) {
+                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], c01[i], q0);
+                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], c23[i], q1);
+            }
+        }
+    }
+    int32_t *out = (int32_t *)k->out;
+    for (int j = 0; j < TT; j++)
+        for (int i = 0; i < RT; i++) out[(t + j) * k->ld + r + i] = _mm512_reduce_add_epi32(acc[i][j]) - k->sq[t + j];
+}
+
+TGT void bgpt_k_dot_t2_avx512(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q,
+                              size_t cols, size_t r0, size_t r1, size_t n) {
+    int8_t tq[BGPT_TOKEN_CHUNK * BGPT_TAIL_BYTES];
+    int32_t sq[BGPT_TOKEN_CHUNK];
+    bgpt_kctx k = {0};
+    k.ld = ld; k.w = w; k.wstride = row_bytes; k.cols = cols;
+    k.full = cols / 128; k.tail = bgpt_t2_tail_bytes(cols); k.toff = 0;
+    k.tq = tq; k.sq = sq;
+    for (size_t t0 = 0; t0 < n; t0 += BGPT_TOKEN_CHUNK) {
+        size_t tn = n - t0 < BGPT_TOKEN_CHUNK ? n - t0 : BGPT_TOKEN_CHUNK;
+        for (size_t t = 0; t < tn; t++) {
+            const int8_t *qt = q + (t0 + t) * cols;
+            sq[t] = sum_q512(qt, cols);
+            if (k.tail) bgpt_permute_tail(tq + t * BGPT_TAIL_BYTES, qt, k.full * 128, cols % 128, 4, 0);
+        }
+        k.out = acc + t0 * ld; k.x = q + t0 * cols;
+        BGPT_DRIVE(t2_tile512, &k, r0, r1, tn, 4);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// T1: one 32-byte block = 160 weights, byte j holds elements j + 32·d as base-3 digit d (0 most
+// significant): x = (b·3^d) mod 256, c = (3x) >> 8. Per 16-bit word, with the byte moved to the
+// high half (low half zero): mullo(word, 3^d) = x << 8 exactly, and mulhi_epu16(x << 8, 3) = c for
+// the even byte; for the odd byte mulhi_epu16(x << 8, 768) = 3x, whose bits 8–9 are c, already in
+// place. Digits d and d+1 are done at once in the low and high halves of a broadcast block.
+
+TILE_FN __m512i t1_codes512(__m512i se, __m512i so, __m512i mul) {
+    const __m512i three = _mm512_set1_epi16(3), k768 = _mm512_set1_epi16(768);
+    const __m512i hi = _mm512_set1_epi16((short)0xff00);
+    __m512i ce = _mm512_mulhi_epu16(_mm512_mullo_epi16(se, mul), three);
+    __m512i co = _mm512_mulhi_epu16(_mm512_mullo_epi16(so, mul), k768);
+    return _mm512_ternarylogic_epi32(co, hi, ce, 0xEA); // (co & hi) | ce
+}
+
+TILE_FN void t1_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) {
+    const __m512i mul01 = _mm512_inserti64x4(_mm512_set1_epi16(1), _mm256_set1_epi16(3), 1);
+    const __m512i mul23 = _mm512_inserti64x4(_mm512_set1_epi16(9), _mm256_set1_epi16(27), 1);
+    const __m512i mul4 = _mm512_inserti64x4(_mm512_set1_epi16(81), _mm256_setzero_si256(), 1);
+    const __m512i hi = _mm512_set1_epi16((short)0xff00);
+    const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;
+    const int8_t *x = (const int8_t *)k->x + t * k->cols;
+    __m512i acc[4][4];
+    for (int i = 0; i < RT; i++)
+        for (int j = 0; j < TT; j++) acc[i][j] = _mm512_setzero_si512();
+    size_t nb = k->full + (k->tail ? 1 : 0);
+    for (size_t b = 0; b < nb; b++) {
+        int is_tail = b == k->full;
+        __m512i c01[4], c23[4], c4[4];
+        for (int i = 0; i < RT; i++) {
+            const uint8_t *p = w + i * k->wstride + 32 * b;
+            __m256i raw = is_tail ? _mm256_maskz_loadu_epi8(bytes_mask32(k->tail), p) : _mm256_loadu_si256((const __m256i *)p);
+            __m512i wv = _mm512_broadcast_i64x4(raw);
+            __m512i se = _mm512_slli_epi16(wv, 8), so = _mm512_and_si512(wv, hi);
+            c01[i] = t1_codes512(se, so, mul01);
+            c23[i] = t1_codes512(se, so, mul23);
+            c4[i] = t1_codes512(se, so, mul4); // high half: multiplier 0 gives code 0
+        }
+        for (int j = 0; j < TT; j++) {
+            const int8_t *xb = is_tail ? k->tq + (t + j) * BGPT_TAIL_BYTES : x + j * k->cols + 160 * b;
+            __m512i q0 = _mm512_loadu_si512(xb), q1 = _mm512_loadu_si512(xb + 64);
+            __m512i q2 = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(xb + 128)));
+            for (int i = 0; i < RT; i++) {
+                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], c01[i], q0);
+                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], c23[i], q1);
+                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], c4[i], q2);
+            }
+        }
+    }
+    int32_t *out = (int32_t *)k->out;
+    for (int j = 0; j < TT; j++)
+        for (int i = 0; i < RT; i++) out[(t + j) * k->ld + r + i] = _mm512_reduce_add_epi32(acc[i][j]) - k->sq[t + j];
+}
+
+TGT void bgpt_k_dot_t1_avx512(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q,
+                              size_t cols, size_t r0, size_t r1, size_t n) {
+    int8_t tq[BGPT_TOKEN_CHUNK * BGPT_TAIL_BYTES];
+    int32_t sq[BGPT_TOKEN_CHUNK];
+    bgpt_kctx k = {0};
+    k.ld = ld; k.w = w; k.wstride = row_bytes; k.cols = cols;
+    k.full = cols / 160; k.tail = bgpt_t1_tail_bytes(cols); k.toff = 0;
+    k.tq = tq; k.sq = sq;
+    for (size_t t0 = 0; t0 < n; t0 += BGPT_TOKEN_CHUNK) {
+        size_t tn = n - t0 < BGPT_TOKEN_CHUNK ? n - t0 : BGPT_TOKEN_CHUNK;
+        for (size_t t = 0; t < tn; t++) {
+            const int8_t *qt = q + (t0 + t) * cols;
+            sq[t] = sum_q512(qt, cols);
+            if (k.tail) bgpt_permute_tail(tq + t * BGPT_TAIL_BYTES, qt, k.full * 160, cols % 160, 5, 0);
+        }
+        k.out = acc + t0 * ld; k.x = q + t0 * cols;
+        BGPT_DRIVE(t1_tile512, &k, r0, r1, tn, 4);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// I8: 64 columns per step, masked loads for the column tail (masked-off weights become 0x80 after
+// the xor, but meet zero activations).
+
+TILE_FN void i8_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) {
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    const int8_t *w = (const int8_t *)k->w + r * k->wstride;
+    const int8_t *x = (const int8_t *)k->x + t * k->cols;
+    __m512i acc[4][4];
+    for (int i = 0; i < RT; i++)
+        for (int j = 0; j < TT; j++) acc[i][j] = _mm512_setzero_si512();
+    for (size_t b = 0; b < k->full; b++) {
+        __m512i u[4];
+        for (int i = 0; i < RT; i++) u[i] = _mm512_xor_si512(_mm512_loadu_si512(w + i * k->wstride + 64 * b), bias);
+        for (int j = 0; j < TT; j++) {
+            __m512i qv = _mm512_loadu_si512(x + j * k->cols + 64 * b);
+            for (int i = 0; i < RT; i++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], u[i], qv);
+        }
+    }
+    if (k->tail) {
+        __mmask64 m = (__mmask64)((~0ull) >> (64 - k->tail));
+        __m512i u[4];
+        for (int i = 0; i < RT; i++)
+            u[i] = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, w + i * k->wstride + 64 * k->full), bias);
+        for (int j = 0; j < TT; j++) {
+            __m512i qv = _mm512_maskz_loadu_epi8(m, x + j * k->cols + 64 * k->full);
+            for (int i = 0; i < RT; i++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], u[i], qv);
+        }
+    }
+    int32_t *out = (int32_t *)k->out;
+    for (int j = 0; j < TT; j++)
+        for (int i = 0; i < RT; i++)
+            out[(t + j) * k->ld + r + i] =
+                (int32_t)((uint32_t)_mm512_reduce_add_epi32(acc[i][j]) - 128u * (uint32_t)k->sq[t + j]);
+}
+
+TGT void bgpt_k_dot_i8_avx512(int32_t *acc, size_t ld, const int8_t *w, const int8_t *q, size_t cols, size_t r0,
+                              size_t r1, size_t n) {
+    int32_t sq[BGPT_TOKEN_CHUNK];
+    bgpt_kctx k = {0};
+    k.ld = ld; k.w = w; k.wstride = cols; k.cols = cols;
+    k.full = cols / 64; k.tail = cols % 64;
+    k.sq = sq;
+    for (size_t t0 = 0; t0 < n; t0 += BGPT_TOKEN_CHUNK) {
+        size_t tn = n - t0 < BGPT_TOKEN_CHUNK ? n - t0 : BGPT_TOKEN_CHUNK;
+        for (size_t t = 0; t < tn; t++) sq[t] = sum_q512(q + (t0 + t) * cols, cols);
+        k.out = acc + t0 * ld; k.x = q + t0 * cols;
+        BGPT_DRIVE(i8_tile512, &k, r0, r1, tn, 4);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Float matmuls. LOADW(p, mask) gives 16 weights as f32 (masked-off lanes zero).
+
+TILE_FN __m512 loadw_f32(const void *p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+TILE_FN __m512 loadw_f16(const void *p, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+TILE_FN __m512 loadw_bf16(const void *p, __mmask16 m) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+
+#define FLOAT_TILE512(NAME, LOADW, ESIZE)                                                                \
+    TILE_FN void NAME(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) {                         \
+        const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;                                      \
+        const float *x = (const float *)k->x + t * k->cols;                                             \
+        __m512 acc[4][4];                                                                               \
+        for (int i = 0; i < RT; i++)                                                                    \
+            for (int j = 0; j < TT; j++) acc[i][j] = _mm512_setzero_ps();                               \
+        for (size_t b = 0; b < k->full; b++) {                                                          \
+            __m512 wv[4];                                                                               \
+            for (int i = 0; i < RT; i++) wv[i] = LOADW(w + i * k->wstride + 16 * (ESIZE) * b, 0xffff);  \
+            for (int j = 0; j < TT; j++) {                                                              \
+                __m512 xv = _mm512_loadu_ps(x + j * k->cols + 16 * b);                                  \
+                for (int i = 0; i < RT; i++) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);         \
+            }                                                                                           \
+        }                                                                                               \
+        if (k->tail) {                                                                                  \
+            __mmask16 m = (__mmask16)((1u << k->tail) - 1);                                             \
+            __m512 wv[4];                                                                               \
+            for (int i = 0; i < RT; i++) wv[i] = LOADW(w + i * k->wstride + 16 * (ESIZE) * k->full, m); \
+            for (int j = 0; j < TT; j++) {                                                              \
+                __m512 xv = _mm512_maskz_loadu_ps(m, x + j * k->cols + 16 * k->full);                   \
+                for (int i = 0; i < RT; i++) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);         \
+            }                                                                                           \
+        }                                                                                               \
+        float *out = (float *)k->out;                                                                   \
+        for (int j = 0; j < TT; j++)                                                                    \
+            for (int i = 0; i < RT; i++) out[(t + j) * k->ld + r + i] = _mm512_reduce_add_ps(acc[i][j]); \
+    }
+
+FLOAT_TILE512(f32_tile512, loadw_f32, 4)
+FLOAT_TILE512(f16_tile512, loadw_f16, 2)
+FLOAT_TILE512(bf16_tile512, loadw_bf16, 2)
+
+#define FLOAT_ENTRY512(NAME, TILE, WT, ESIZE)                                                             \
+    TGT void NAME(float *out, size_t ld, const WT *w, const float *x, size_t cols, size_t r0, size_t r1, \
+                  size_t n) {                                                                            \
+        bgpt_kctx k = {0};                                                                               \
+        k.ld = ld; k.w = w; k.wstride = cols * (ESIZE); k.cols = cols;                                   \
+        k.full = cols / 16; k.tail = cols % 16;                                                          \
+        for (size_t t0 = 0; t0 < n; t0 += BGPT_TOKEN_CHUNK) {                                            \
+            size_t tn = n - t0 < BGPT_TOKEN_CHUNK ? n - t0 : BGPT_TOKEN_CHUNK;                           \
+            k.out = out + t0 * ld; k.x = x + t0 * cols;                                                  \
+            BGPT_DRIVE(TILE, &k, r0, r1, tn, 4);                                                         \
+        }                                                                                                \
+    }
+
+FLOAT_ENTRY512(bgpt_k_matmul_f32_avx512, f32_tile512, float, 4)
+FLOAT_ENTRY512(bgpt_k_matmul_f16_avx512, f16_tile512, uint16_t, 2)
+FLOAT_ENTRY512(bgpt_k_matmul_bf16_avx512, bf16_tile512, uint16_t, 2)

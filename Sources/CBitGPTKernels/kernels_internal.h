@@ -37,8 +37,9 @@ typedef struct bgpt_kctx {
     const int32_t *sq;    // (tn) sums of q per token
 } bgpt_kctx;
 
-/// Runs TILE(k, r, t, RT, TT) over rows [r0, r1) × chunk tokens [0, tn): RTMAX × 4 tiles, then
-/// narrower ones for the leftover rows and tokens.
+/// Runs TILE(k, r, t, RT, TT) over rows [r0, r1) × chunk tokens [0, tn): tiles of RTN rows × 4
+/// tokens (RTN rows × 2 or 3 for leftover tokens, RT1 rows × 1 for a lone token, as in decode),
+/// then one-row tiles for leftover rows.
 #define BGPT_ROWS(TILE, k, rb, re, t, RTMAX, TT)                                   \
     do {                                                                           \
         size_t r_ = (rb);                                                          \
@@ -46,16 +47,16 @@ typedef struct bgpt_kctx {
         for (; r_ < (re); r_++) TILE(k, r_, t, 1, TT);                             \
     } while (0)
 
-#define BGPT_DRIVE(TILE, k, r0, r1, tn, RTMAX)                                     \
+#define BGPT_DRIVE(TILE, k, r0, r1, tn, RTN, RT1)                                  \
     do {                                                                           \
         for (size_t rb_ = (r0); rb_ < (r1); rb_ += BGPT_ROW_CHUNK) {               \
             size_t re_ = (r1) - rb_ > BGPT_ROW_CHUNK ? rb_ + BGPT_ROW_CHUNK : (r1); \
             size_t t_ = 0;                                                         \
-            for (; t_ + 4 <= (tn); t_ += 4) BGPT_ROWS(TILE, k, rb_, re_, t_, RTMAX, 4); \
+            for (; t_ + 4 <= (tn); t_ += 4) BGPT_ROWS(TILE, k, rb_, re_, t_, RTN, 4); \
             switch ((tn) - t_) {                                                   \
-            case 3: BGPT_ROWS(TILE, k, rb_, re_, t_, RTMAX, 3); break;             \
-            case 2: BGPT_ROWS(TILE, k, rb_, re_, t_, RTMAX, 2); break;             \
-            case 1: BGPT_ROWS(TILE, k, rb_, re_, t_, RTMAX, 1); break;             \
+            case 3: BGPT_ROWS(TILE, k, rb_, re_, t_, RTN, 3); break;               \
+            case 2: BGPT_ROWS(TILE, k, rb_, re_, t_, RTN, 2); break;               \
+            case 1: BGPT_ROWS(TILE, k, rb_, re_, t_, RT1, 1); break;               \
             default: break;                                                        \
             }                                                                      \
         }                                                                          \

@@ -59,7 +59,7 @@ struct KernelBench: ParsableCommand {
         }
         print("dispatch default: \(String(cString: bgpt_k_variant()))   threads: \(threads)")
         print(String(format: "memory read bandwidth: %.1f GB/s (1 thread, 256 MiB)", ReadBandwidth.measure()))
-        print("kernel    variant      shape         n      median_us     GB/s    GOP/s")
+        print(pad("kernel", 9) + pad("variant", 12) + pad("shape", 12) + "  n    median_us     GB/s    GOP/s")
         for name in variants.split(separator: ",").map(String.init) {
             guard let table = bgpt_k_table_named(name)?.pointee else {
                 print("(skipping \(name): unknown or not supported by this CPU)")
@@ -71,12 +71,17 @@ struct KernelBench: ParsableCommand {
                         let bench = BenchCase(kernel: kernel, rows: rows, cols: cols, n: n)
                         let seconds = bench.medianSeconds(table, threads: threads, minTime: minTime)
                         let label = kernel == .quantize ? "\(n)x\(cols)" : "\(rows)x\(cols)"
-                        print(String(format: "%-9@ %-12@ %-12@ %3d %12.1f %8.1f %8.1f", kernel.rawValue, name, label, n,
-                                     seconds * 1e6, Double(bench.weightBytes) / seconds / 1e9,
-                                     bench.operations / seconds / 1e9))
+                        let numbers = String(format: "%3d %12.1f %8.1f %8.1f", n, seconds * 1e6,
+                                             Double(bench.weightBytes) / seconds / 1e9, bench.operations / seconds / 1e9)
+                        print(pad(kernel.rawValue, 9) + pad(name, 12) + pad(label, 12) + numbers)
                     }
                 }
             }
         }
     }
+}
+
+/// `text` left-aligned in a column of `width` characters plus one space.
+private func pad(_ text: String, _ width: Int) -> String {
+    text + String(repeating: " ", count: max(0, width - text.count)) + " "
 }

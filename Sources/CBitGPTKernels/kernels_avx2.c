@@ -152,7 +152,7 @@ TGT void bgpt_k_dot_t2_avx2(int32_t *acc, size_t ld, const uint8_t *w, size_t ro
             if (k.tail) bgpt_permute_tail(tq + t * BGPT_TAIL_BYTES, qt, k.full * 128, cols % 128, 4, k.toff);
         }
         k.out = acc + t0 * ld; k.x = q + t0 * cols;
-        BGPT_DRIVE(t2_tile256, &k, r0, r1, tn, 2, 2);
+        BGPT_DRIVE(t2_tile256, &k, r0, r1, tn, 1, 2);
     }
 }
 
@@ -223,7 +223,7 @@ TGT void bgpt_k_dot_t1_avx2(int32_t *acc, size_t ld, const uint8_t *w, size_t ro
             if (k.tail) bgpt_permute_tail(tq + t * BGPT_TAIL_BYTES, qt, k.full * 160, cols % 160, 5, k.toff);
         }
         k.out = acc + t0 * ld; k.x = q + t0 * cols;
-        BGPT_DRIVE(t1_tile256, &k, r0, r1, tn, 2, 2);
+        BGPT_DRIVE(t1_tile256, &k, r0, r1, tn, 1, 2);
     }
 }
 

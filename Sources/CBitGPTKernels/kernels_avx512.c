@@ -154,52 +154,67 @@ TGT void bgpt_k_dot_t2_avx512(int32_t *acc, size_t ld, const uint8_t *w, size_t 
 
 // ---------------------------------------------------------------------------------------------
 // T1: one 32-byte block = 160 weights, byte j holds elements j + 32·d as base-3 digit d (0 most
-// significant): x = (b·3^d) mod 256, c = (3x) >> 8. Per 16-bit word, with the byte moved to the
-// high half (low half zero): mullo(word, 3^d) = x << 8 exactly, and mulhi_epu16(x << 8, 3) = c for
-// the even byte; for the odd byte mulhi_epu16(x << 8, 768) = 3x, whose bits 8–9 are c, already in
-// place. Digits d and d+1 are done at once in the low and high halves of a broadcast block.
+// significant): x_d = (b·3^d) mod 256 and c_d = (3·x_d) >> 8, that is c_d = [x_d ≥ 86] + [x_d ≥ 171].
+// Two blocks fill a zmm; per digit: two byte compares and two masked moves give the codes, and
+// x_{d+1} = 3·x_d (mod 256) is two byte adds, so port 0 only runs vpdpbusd. The activations of
+// digit d of the two blocks are two 32-byte loads joined in one zmm.
 
-TILE_FN __m512i t1_codes512(__m512i se, __m512i so, __m512i mul) {
-    const __m512i three = _mm512_set1_epi16(3), k768 = _mm512_set1_epi16(768);
-    const __m512i hi = _mm512_set1_epi16((short)0xff00);
-    __m512i ce = _mm512_mulhi_epu16(_mm512_mullo_epi16(se, mul), three);
-    __m512i co = _mm512_mulhi_epu16(_mm512_mullo_epi16(so, mul), k768);
-    return _mm512_ternarylogic_epi32(co, hi, ce, 0xEA); // (co & hi) | ce
+TILE_FN __m512i join256(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+
+/// Adds Σ c·q of one pair of blocks: wv[i] holds row i's two blocks; token j's activations of
+/// digit d are at qlo[j] + 32·d and (when has_hi) qhi[j] + 32·d.
+TILE_FN void t1_pair512(__m512i acc[4][4], __m512i *wv, const int8_t *const *qlo, const int8_t *const *qhi,
+                        int has_hi, int RT, int TT) {
+    const __m512i k86 = _mm512_set1_epi8(86), k171 = _mm512_set1_epi8((char)171);
+    const __m512i one = _mm512_set1_epi8(1), two = _mm512_set1_epi8(2);
+    for (int d = 0; d < 5; d++) {
+        __m512i c[4];
+        for (int i = 0; i < RT; i++) {
+            __mmask64 ge86 = _mm512_cmpge_epu8_mask(wv[i], k86), ge171 = _mm512_cmpge_epu8_mask(wv[i], k171);
+            c[i] = _mm512_mask_mov_epi8(_mm512_maskz_mov_epi8(ge86, one), ge171, two);
+            if (d < 4) wv[i] = _mm512_add_epi8(_mm512_add_epi8(wv[i], wv[i]), wv[i]);
+        }
+        for (int j = 0; j < TT; j++) {
+            __m256i lo = _mm256_loadu_si256((const __m256i *)(qlo[j] + 32 * d));
+            __m256i hi = has_hi ? _mm256_loadu_si256((const __m256i *)(qhi[j] + 32 * d)) : _mm256_setzero_si256();
+            __m512i qv = join256(lo, hi);
+            for (int i = 0; i < RT; i++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], c[i], qv);
+        }
+    }
 }
 
 TILE_FN void t1_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) {
-    const __m512i mul01 = _mm512_inserti64x4(_mm512_set1_epi16(1), _mm256_set1_epi16(3), 1);
-    const __m512i mul23 = _mm512_inserti64x4(_mm512_set1_epi16(9), _mm256_set1_epi16(27), 1);
-    const __m512i mul4 = _mm512_inserti64x4(_mm512_set1_epi16(81), _mm256_setzero_si256(), 1);
-    const __m512i hi = _mm512_set1_epi16((short)0xff00);
     const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;
     const int8_t *x = (const int8_t *)k->x + t * k->cols;
-    __m512i acc[4][4];
+    __m512i acc[4][4], wv[4];
+    const int8_t *qlo[4], *qhi[4];
     for (int i = 0; i < RT; i++)
         for (int j = 0; j < TT; j++) acc[i][j] = _mm512_setzero_si512();
-    size_t nb = k->full + (k->tail ? 1 : 0);
-    for (size_t b = 0; b < nb; b++) {
-        int is_tail = b == k->full;
-        __m512i c01[4], c23[4], c4[4];
+    size_t b = 0;
+    for (; b + 2 <= k->full; b += 2) {
+        for (int i = 0; i < RT; i++) wv[i] = _mm512_loadu_si512(w + i * k->wstride + 32 * b);
+        for (int j = 0; j < TT; j++) {
+            qlo[j] = x + j * k->cols + 160 * b;
+            qhi[j] = qlo[j] + 160;
+        }
+        t1_pair512(acc, wv, qlo, qhi, 1, RT, TT);
+    }
+    // Leftovers: at most one full block and the tail (masked loads; zero bytes give code 0).
+    size_t left = (k->full - b) + (k->tail ? 1 : 0);
+    if (left > 0) {
+        __mmask32 tm = bytes_mask32(k->tail);
         for (int i = 0; i < RT; i++) {
             const uint8_t *p = w + i * k->wstride + 32 * b;
-            __m256i raw = is_tail ? _mm256_maskz_loadu_epi8(bytes_mask32(k->tail), p) : _mm256_loadu_si256((const __m256i *)p);
-            __m512i wv = _mm512_broadcast_i64x4(raw);
-            __m512i se = _mm512_slli_epi16(wv, 8), so = _mm512_and_si512(wv, hi);
-            c01[i] = t1_codes512(se, so, mul01);
-            c23[i] = t1_codes512(se, so, mul23);
-            c4[i] = t1_codes512(se, so, mul4); // high half: multiplier 0 gives code 0
+            __m256i lo = b < k->full ? _mm256_loadu_si256((const __m256i *)p) : _mm256_maskz_loadu_epi8(tm, p);
+            __m256i hi = left == 2 ? _mm256_maskz_loadu_epi8(tm, p + 32) : _mm256_setzero_si256();
+            wv[i] = join256(lo, hi);
         }
         for (int j = 0; j < TT; j++) {
-            const int8_t *xb = is_tail ? k->tq + (t + j) * BGPT_TAIL_BYTES : x + j * k->cols + 160 * b;
-            __m512i q0 = _mm512_loadu_si512(xb), q1 = _mm512_loadu_si512(xb + 64);
-            __m512i q2 = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(xb + 128)));
-            for (int i = 0; i < RT; i++) {
-                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], c01[i], q0);
-                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], c23[i], q1);
-                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], c4[i], q2);
-            }
+            const int8_t *tq = k->tq + (t + j) * BGPT_TAIL_BYTES;
+            qlo[j] = b < k->full ? x + j * k->cols + 160 * b : tq;
+            qhi[j] = tq;
         }
+        t1_pair512(acc, wv, qlo, qhi, left == 2, RT, TT);
     }
     STORE_SUMS(k, r, t, RT, TT, acc, k->sq + t);
 }
@@ -220,7 +235,7 @@ TGT void bgpt_k_dot_t1_avx512(int32_t *acc, size_t ld, const uint8_t *w, size_t 
             if (k.tail) bgpt_permute_tail(tq + t * BGPT_TAIL_BYTES, qt, k.full * 160, cols % 160, 5, 0);
         }
         k.out = acc + t0 * ld; k.x = q + t0 * cols;
-        BGPT_DRIVE(t1_tile512, &k, r0, r1, tn, 4, 4);
+        BGPT_DRIVE(t1_tile512, &k, r0, r1, tn, 2, 4);
     }
 }
 

@@ -59,6 +59,7 @@ struct KernelBench: ParsableCommand {
         }
         print("dispatch default: \(String(cString: bgpt_k_variant()))   threads: \(threads)")
         print(String(format: "memory read bandwidth: %.1f GB/s (1 thread, 256 MiB)", ReadBandwidth.measure()))
+        var seconds: [String: Double] = [:]
         print(pad("kernel", 9) + pad("variant", 12) + pad("shape", 12) + "  n    median_us     GB/s    GOP/s")
         for name in variants.split(separator: ",").map(String.init) {
             guard let table = bgpt_k_table_named(name)?.pointee else {
@@ -66,15 +67,44 @@ struct KernelBench: ParsableCommand {
                 continue
             }
             for kernel in kernelList {
-                for (rows, cols) in shapeList {
+                // quantize only depends on cols: time each width once.
+                var seen = Set<Int>()
+                let kernelShapes = kernel == .quantize ? shapeList.filter { seen.insert($0.1).inserted } : shapeList
+                for (rows, cols) in kernelShapes {
                     for n in tokenList {
                         let bench = BenchCase(kernel: kernel, rows: rows, cols: cols, n: n)
-                        let seconds = bench.medianSeconds(table, threads: threads, minTime: minTime)
+                        let median = bench.medianSeconds(table, threads: threads, minTime: minTime)
+                        seconds["\(kernel.rawValue) \(name) \(rows)x\(cols) \(n)"] = median
                         let label = kernel == .quantize ? "\(n)x\(cols)" : "\(rows)x\(cols)"
-                        let numbers = String(format: "%3d %12.1f %8.1f %8.1f", n, seconds * 1e6,
-                                             Double(bench.weightBytes) / seconds / 1e9, bench.operations / seconds / 1e9)
+                        let numbers = String(format: "%3d %12.1f %8.1f %8.1f", n, median * 1e6,
+                                             Double(bench.weightBytes) / median / 1e9, bench.operations / median / 1e9)
                         print(pad(kernel.rawValue, 9) + pad(name, 12) + pad(label, 12) + numbers)
                     }
+                }
+            }
+        }
+        printModelEstimate(seconds, tokenList)
+    }
+
+    /// Tokens/s of the matmuls of a 100M Llama shape (dim 768, hidden 2048, 12 layers, vocab
+    /// 32000) if every matrix used one kernel: per layer q, k, v, o (768x768), gate, up (2048x768)
+    /// and down (768x2048), plus the 32000x768 classifier. Kernel time only (no attention, norms,
+    /// quantization), from the medians above when all four shapes were timed.
+    private func printModelEstimate(_ seconds: [String: Double], _ tokenList: [Int]) {
+        var printedHeader = false
+        for name in variants.split(separator: ",").map(String.init) {
+            for kernel in ["t2", "t1", "i8", "f32", "f16", "bf16"] {
+                for n in tokenList {
+                    func time(_ shape: String) -> Double? { seconds["\(kernel) \(name) \(shape) \(n)"] }
+                    guard let small = time("768x768"), let up = time("2048x768"), let down = time("768x2048"),
+                          let head = time("32000x768") else { continue }
+                    if !printedHeader {
+                        print("model estimate (100M Llama shape, kernels only): tokens/s with layers, with layers + classifier")
+                        printedHeader = true
+                    }
+                    let layers = 12 * (4 * small + 2 * up + down)
+                    print(pad(kernel, 9) + pad(name, 12) + String(format: "n=%-3d %10.0f %10.0f", n,
+                                                                 Double(n) / layers, Double(n) / (layers + head)))
                 }
             }
         }

@@ -120,3 +120,31 @@ struct ByteDotTests {
         }
     }
 }
+
+@Suite("Empty calls")
+struct EmptyCallTests {
+    static let variants = ["scalar"] + Variants.available
+
+    @Test("n = 0, r0 = r1 and cols = 0 write nothing or zeros, and never read past the data", arguments: variants)
+    func empty(variant: String) throws {
+        let table = try #require(Variants.table(variant))
+        let t2 = try #require(table.dot_t2), i8 = try #require(table.dot_i8), f32 = try #require(table.matmul_f32)
+        let w = [UInt8](repeating: 0x55, count: 64), q = [Int8](repeating: 3, count: 64), x = [Float](repeating: 1, count: 64)
+        var acc = [Int32](repeating: untouched, count: 8), out = [Float](repeating: .nan, count: 8)
+        w.withUnsafeBufferPointer { wp in
+            q.withUnsafeBufferPointer { qp in
+                t2(&acc, 4, wp.baseAddress, 32, qp.baseAddress, 128, 0, 2, 0)  // n = 0
+                t2(&acc, 4, wp.baseAddress, 32, qp.baseAddress, 128, 1, 1, 2)  // r0 = r1
+                wp.withMemoryRebound(to: Int8.self) { i8(&acc, 4, $0.baseAddress, qp.baseAddress, 64, 2, 2, 2) }
+            }
+        }
+        #expect(acc == [Int32](repeating: untouched, count: 8))
+        // cols = 0: every sum is empty, so the rows written are zero.
+        w.withUnsafeBufferPointer { wp in
+            q.withUnsafeBufferPointer { qp in t2(&acc, 4, wp.baseAddress, 0, qp.baseAddress, 0, 0, 4, 2) }
+        }
+        x.withUnsafeBufferPointer { xp in f32(&out, 4, xp.baseAddress, xp.baseAddress, 0, 0, 4, 2) }
+        #expect(acc == [Int32](repeating: 0, count: 8))
+        #expect(out == [Float](repeating: 0, count: 8))
+    }
+}

@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "BitGPT", targets: ["BitGPT"]),
         .executable(name: "lm-inspect", targets: ["lm-inspect"]),
         .executable(name: "lm-init", targets: ["lm-init"]),
+        .executable(name: "kernel-bench", targets: ["kernel-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,9 +31,15 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(name: "lm-inspect", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-init", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        // Kernel benchmark: GB/s and GOP/s of every kernel variant on model-sized shapes.
+        .executableTarget(
+            name: "kernel-bench",
+            dependencies: ["CBitGPTKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
         // Test fixtures: raw file builders, seeded RNG, closeness checks.
         .target(name: "TestSupport", dependencies: ["BitGPT"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "BitGPTTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KernelTests", dependencies: ["CBitGPTKernels"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,8 +1,8 @@
 // Portable scalar kernels: the reference the SIMD variants are tested against, and the fallback.
-#include "bitgpt_kernels.h"
+#include "kernels_internal.h"
 #include <math.h>
 
-void bgpt_k_quantize_i8(int8_t *q, float *scale, const float *x, size_t n, size_t cols) {
+void bgpt_k_quantize_i8_scalar(int8_t *q, float *scale, const float *x, size_t n, size_t cols) {
     for (size_t t = 0; t < n; t++) {
         const float *xt = x + t * cols;
         float m = 0.0f;
@@ -18,7 +18,7 @@ void bgpt_k_quantize_i8(int8_t *q, float *scale, const float *x, size_t n, size_
     }
 }
 
-void bgpt_k_dot_t2(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, size_t cols,
+void bgpt_k_dot_t2_scalar(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, size_t cols,
                    size_t r0, size_t r1, size_t n) {
     size_t full = cols / 128, tail = cols % 128;
     for (size_t t = 0; t < n; t++) {
@@ -46,7 +46,7 @@ static inline int t1_digit(uint8_t byte, int n) {
     return (int)(((uint16_t)v * 3) >> 8);
 }
 
-void bgpt_k_dot_t1(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, size_t cols,
+void bgpt_k_dot_t1_scalar(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, size_t cols,
                    size_t r0, size_t r1, size_t n) {
     size_t full = cols / 160, tail = cols % 160;
     for (size_t t = 0; t < n; t++) {
@@ -68,7 +68,7 @@ void bgpt_k_dot_t1(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, 
     }
 }
 
-void bgpt_k_dot_i8(int32_t *acc, size_t ld, const int8_t *w, const int8_t *q, size_t cols, size_t r0, size_t r1, size_t n) {
+void bgpt_k_dot_i8_scalar(int32_t *acc, size_t ld, const int8_t *w, const int8_t *q, size_t cols, size_t r0, size_t r1, size_t n) {
     for (size_t t = 0; t < n; t++)
         for (size_t r = r0; r < r1; r++) {
             int32_t s = 0;
@@ -77,7 +77,7 @@ void bgpt_k_dot_i8(int32_t *acc, size_t ld, const int8_t *w, const int8_t *q, si
         }
 }
 
-void bgpt_k_matmul_f32(float *out, size_t ld, const float *w, const float *x, size_t cols, size_t r0, size_t r1, size_t n) {
+void bgpt_k_matmul_f32_scalar(float *out, size_t ld, const float *w, const float *x, size_t cols, size_t r0, size_t r1, size_t n) {
     for (size_t t = 0; t < n; t++)
         for (size_t r = r0; r < r1; r++) {
             float s = 0.0f;
@@ -99,7 +99,7 @@ static inline float bf16_to_f32(uint16_t h) {
     return f;
 }
 
-void bgpt_k_matmul_f16(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols, size_t r0, size_t r1, size_t n) {
+void bgpt_k_matmul_f16_scalar(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols, size_t r0, size_t r1, size_t n) {
     for (size_t t = 0; t < n; t++)
         for (size_t r = r0; r < r1; r++) {
             float s = 0.0f;
@@ -108,7 +108,7 @@ void bgpt_k_matmul_f16(float *out, size_t ld, const uint16_t *w, const float *x,
         }
 }
 
-void bgpt_k_matmul_bf16(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols, size_t r0, size_t r1, size_t n) {
+void bgpt_k_matmul_bf16_scalar(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols, size_t r0, size_t r1, size_t n) {
     for (size_t t = 0; t < n; t++)
         for (size_t r = r0; r < r1; r++) {
             float s = 0.0f;
@@ -116,5 +116,3 @@ void bgpt_k_matmul_bf16(float *out, size_t ld, const uint16_t *w, const float *x
             out[t * ld + r] = s;
         }
 }
-
-const char *bgpt_k_variant(void) { return "scalar"; }

@@ -1,11 +1,25 @@
 // bitgpt_kernels.h: the hot loops of the BitGPT runtime, in C.
 //
 // Not API: used only by the BitGPT Swift module. Every function works on a range of output rows
-// [r0, r1) so callers can split rows across threads. The result for an output element never
-// depends on r0, r1 or n (same summation order), so output is bit-identical for any thread count.
+// [r0, r1) so callers can split rows across threads; calls on disjoint row ranges may run
+// concurrently (they only read w, q and x, and write their own rows). Nothing is allocated.
 //
 // Shapes: W is (rows, cols) row-major as stored in a .bgpt tensor; x/q are (n, cols) row-major
-// (n tokens); outputs are (n, ld) with element [t * ld + r].
+// (n tokens); outputs are (n, ld) with element [t * ld + r], r0 <= r < r1 <= ld.
+//
+// Variants: each function has a scalar reference, an AVX2 (+FMA, F16C) and an AVX-512 (F, BW, VL,
+// DQ + VNNI) implementation. The best one this CPU supports is chosen once, at the first call;
+// the environment variable BGPT_KERNELS=scalar|avx2|avx512 forces one (ignored when unknown or
+// unsupported). bgpt_k_variant() names the choice; bitgpt_kernels_variants.h reaches each one.
+//
+// Determinism: the value of an output element never depends on r0, r1 or n: integer results are
+// exact, and every float variant accumulates an element with the same sequence of operations
+// whichever rows and tokens share its call. So output is bit-identical for any thread count.
+// Different variants may differ in the last bits of float results (different summation order).
+//
+// Exactness: the int32 sums of the ternary and int8 kernels equal the mathematical sum whenever
+// it fits in int32 (wrapping as two's complement otherwise, like the scalar loop); the AVX-512 T2
+// kernel additionally needs cols < 2^22.
 #ifndef BITGPT_KERNELS_H
 #define BITGPT_KERNELS_H
 
@@ -18,6 +32,8 @@ extern "C" {
 
 /// Per-token int8 quantization of activations (BitNet b1.58 / BitGPT absmax rule):
 /// scale[t] = 127 / max(max_c |x[t][c]|, 1e-5); q[t][c] = clamp(round_half_even(x[t][c] * scale[t]), -128, 127).
+/// Rounding uses the current floating-point rounding mode, which must be the default (nearest-even).
+/// All variants give identical codes and scales for finite x; NaN elements are ignored by the max.
 void bgpt_k_quantize_i8(int8_t *q, float *scale, const float *x, size_t n, size_t cols);
 
 /// acc[t*ld + r] = sum_c T[r][c] * q[t][c], exactly, for T2-packed ternary W (formats/bgpt.md "T2").

@@ -1,0 +1,104 @@
+// kernels_internal.h: shared pieces of the kernel variants (not exported).
+//
+// Every SIMD variant is organised the same way. A call is cut into chunks of at most
+// BGPT_TOKEN_CHUNK tokens (per-token preparation: sums of q, permuted tails, kept on the stack),
+// then into chunks of BGPT_ROW_CHUNK rows (whose weights stay in cache while every token of the
+// chunk passes over them), then into tiles of RT rows × TT tokens computed in registers: each
+// weight block is loaded and decoded once per tile and used for TT tokens.
+//
+// Determinism: in every tile shape, an output element is accumulated by exactly the same sequence
+// of vector operations (one accumulator per element, blocks in column order, then one fixed
+// horizontal reduction and the same tail code), so its value never depends on r0, r1, n or the
+// tile it fell in. Integer kernels are exact anyway.
+#ifndef BITGPT_KERNELS_INTERNAL_H
+#define BITGPT_KERNELS_INTERNAL_H
+
+#include "bitgpt_kernels.h"
+#include "bitgpt_kernels_variants.h"
+#include <string.h>
+
+#define BGPT_TOKEN_CHUNK 64
+#define BGPT_ROW_CHUNK 32
+/// Bytes of permuted tail per token: 128 (T2) or 160 (T1) activations.
+#define BGPT_TAIL_BYTES 160
+
+/// What a tile needs: pointers at the start of the current token chunk.
+typedef struct bgpt_kctx {
+    void *out;            // (tn, ld) outputs of the chunk
+    size_t ld;
+    const void *w;        // weight row 0
+    size_t wstride;       // bytes from one weight row to the next
+    const void *x;        // (tn, cols) activations of the chunk
+    size_t cols;
+    size_t full;          // full blocks (or vector chunks) per row
+    size_t tail;          // tail bytes (ternary) or tail elements (int8, float)
+    size_t toff;          // where the tail bytes sit in the 32-byte window the tile loads
+    const int8_t *tq;     // (tn, BGPT_TAIL_BYTES) tail activations permuted to the packing's order
+    const int32_t *sq;    // (tn) sums of q per token
+} bgpt_kctx;
+
+/// Runs TILE(k, r, t, RT, TT) over rows [r0, r1) × chunk tokens [0, tn): tiles of RTN rows × 4
+/// tokens (RTN rows × 2 or 3 for leftover tokens, RT1 rows × 1 for a lone token, as in decode),
+/// then one-row tiles for leftover rows.
+#define BGPT_ROWS(TILE, k, rb, re, t, RTMAX, TT)                                   \
+    do {                                                                           \
+        size_t r_ = (rb);                                                          \
+        for (; r_ + (RTMAX) <= (re); r_ += (RTMAX)) TILE(k, r_, t, RTMAX, TT);     \
+        for (; r_ < (re); r_++) TILE(k, r_, t, 1, TT);                             \
+    } while (0)
+
+#define BGPT_DRIVE(TILE, k, r0, r1, tn, RTN, RT1)                                  \
+    do {                                                                           \
+        for (size_t rb_ = (r0); rb_ < (r1); rb_ += BGPT_ROW_CHUNK) {               \
+            size_t re_ = (r1) - rb_ > BGPT_ROW_CHUNK ? rb_ + BGPT_ROW_CHUNK : (r1); \
+            size_t t_ = 0;                                                         \
+            for (; t_ + 4 <= (tn); t_ += 4) BGPT_ROWS(TILE, k, rb_, re_, t_, RTN, 4); \
+            switch ((tn) - t_) {                                                   \
+            case 3: BGPT_ROWS(TILE, k, rb_, re_, t_, RTN, 3); break;               \
+            case 2: BGPT_ROWS(TILE, k, rb_, re_, t_, RTN, 2); break;               \
+            case 1: BGPT_ROWS(TILE, k, rb_, re_, t_, RT1, 1); break;               \
+            default: break;                                                        \
+            }                                                                      \
+        }                                                                          \
+    } while (0)
+
+/// Row bytes of packed ternary rows (formats/bgpt.md).
+static inline size_t bgpt_t2_tail_bytes(size_t cols) { return ((cols % 128) + 3) / 4; }
+static inline size_t bgpt_t1_tail_bytes(size_t cols) { return ((cols % 160) + 4) / 5; }
+
+/// Sum of q[0..cols) (exact).
+static inline int32_t bgpt_sum_q(const int8_t *q, size_t cols) {
+    int32_t s = 0;
+    for (size_t c = 0; c < cols; c++) s += q[c];
+    return s;
+}
+
+/// Permutes the tail activations of one token so a packed tail byte window lines up with them the
+/// way a full block does: tq[32·d + off + k] = q[tail0 + per·k + d] (per = 4 for T2, 5 for T1),
+/// zero elsewhere, so padding codes meet zero activations.
+static inline void bgpt_permute_tail(int8_t *tq, const int8_t *q, size_t tail0, size_t tail, size_t per, size_t off) {
+    memset(tq, 0, BGPT_TAIL_BYTES);
+    for (size_t i = 0; i < tail; i++) tq[32 * (i % per) + off + i / per] = q[tail0 + i];
+}
+
+// Variant entry points (same contracts as bitgpt_kernels.h).
+#define BGPT_DECLARE_VARIANT(V)                                                                          \
+    void bgpt_k_quantize_i8_##V(int8_t *q, float *scale, const float *x, size_t n, size_t cols);         \
+    void bgpt_k_dot_t2_##V(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, \
+                           size_t cols, size_t r0, size_t r1, size_t n);                                 \
+    void bgpt_k_dot_t1_##V(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, \
+                           size_t cols, size_t r0, size_t r1, size_t n);                                 \
+    void bgpt_k_dot_i8_##V(int32_t *acc, size_t ld, const int8_t *w, const int8_t *q, size_t cols,       \
+                           size_t r0, size_t r1, size_t n);                                              \
+    void bgpt_k_matmul_f32_##V(float *out, size_t ld, const float *w, const float *x, size_t cols,       \
+                               size_t r0, size_t r1, size_t n);                                          \
+    void bgpt_k_matmul_f16_##V(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols,    \
+                               size_t r0, size_t r1, size_t n);                                          \
+    void bgpt_k_matmul_bf16_##V(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols,   \
+                                size_t r0, size_t r1, size_t n);
+
+BGPT_DECLARE_VARIANT(scalar)
+BGPT_DECLARE_VARIANT(avx2)
+BGPT_DECLARE_VARIANT(avx512)
+
+#endif

@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "BitGPT", targets: ["BitGPT"]),
         .executable(name: "lm-inspect", targets: ["lm-inspect"]),
         .executable(name: "lm-init", targets: ["lm-init"]),
+        .executable(name: "lm-run", targets: ["lm-run"]),
+        .executable(name: "lm-bench", targets: ["lm-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,9 +32,12 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(name: "lm-inspect", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-init", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-bench", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         // Test fixtures: raw file builders, seeded RNG, closeness checks.
         .target(name: "TestSupport", dependencies: ["BitGPT"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "BitGPTTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RuntimeTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

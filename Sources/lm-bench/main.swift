@@ -1,0 +1,1 @@
+print("lm-bench: not yet")

@@ -123,15 +123,29 @@ public final class Transformer {
         }
     }
 
+    /// Every linear layer of the model in file order (blocks, then the classifier).
+    public var linears: [Linear] {
+        var out: [Linear] = []
+        for b in blocks {
+            if let qkv = b.qkv { out.append(qkv) }
+            out += b.q
+            out += b.k
+            out += b.v
+            out.append(b.out)
+            if let g = b.gate { out.append(g) }
+            out += [b.up, b.down]
+        }
+        out.append(classifier)
+        return out
+    }
+
+    /// The linear layer whose weight tensor is `name` (e.g. `blk.0.ffn_down`), if any.
+    public func linear(named name: String) -> Linear? { linears.first { $0.name == name } }
+
     /// Weight bytes a forward pass reads for one token: every linear layer, the classifier and one
     /// embedding row (norms and biases are negligible and not counted).
     public var weightBytesPerToken: Int {
-        var total = classifier.weightBytes + Int(tokenEmbd.info.byteSize) / max(config.vocabSize, 1)
-        for b in blocks {
-            let ls = [b.qkv, b.gate].compactMap { $0 } + b.q + b.k + b.v + [b.out, b.up, b.down]
-            total += ls.reduce(0) { $0 + $1.weightBytes }
-        }
-        return total
+        linears.reduce(Int(tokenEmbd.info.byteSize) / max(config.vocabSize, 1)) { $0 + $1.weightBytes }
     }
 
     /// Runs `tokens` at positions `startPos ..< startPos + tokens.count`, attending over the cached

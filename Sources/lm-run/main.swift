@@ -41,17 +41,17 @@ struct LMRun: ParsableCommand {
     @Flag(help: "Print timings and memory traffic to stderr.") var verbose = false
 
     func validate() throws {
-        guard prompt == nil || promptFile == nil else { throw ValidationError("give --prompt or --prompt-file, not both") }
-        guard numSamples >= 1 else { throw ValidationError("--num-samples must be at least 1") }
-        guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens must not be negative") }
-        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be a finite number ≥ 0") }
-        guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0") }
-        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
-        guard minP >= 0, minP < 1 else { throw ValidationError("--min-p must be in [0, 1)") }
-        guard repeatPenalty > 0, repeatPenalty.isFinite else { throw ValidationError("--repeat-penalty must be positive") }
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
-        if let w = beamWidth, w < 1 { throw ValidationError("--beam-width must be at least 1") }
-        guard numCandidates >= 1 else { throw ValidationError("--num-candidates must be at least 1") }
+        guard prompt == nil || promptFile == nil else { throw BadInput("give --prompt or --prompt-file, not both") }
+        guard numSamples >= 1 else { throw BadInput("--num-samples must be at least 1") }
+        guard maxNewTokens >= 0 else { throw BadInput("--max-new-tokens must not be negative") }
+        guard temperature >= 0, temperature.isFinite else { throw BadInput("--temperature must be a finite number ≥ 0") }
+        guard topK >= 0 else { throw BadInput("--top-k must be ≥ 0") }
+        guard topP > 0, topP <= 1 else { throw BadInput("--top-p must be in (0, 1]") }
+        guard minP >= 0, minP < 1 else { throw BadInput("--min-p must be in [0, 1)") }
+        guard repeatPenalty > 0, repeatPenalty.isFinite else { throw BadInput("--repeat-penalty must be positive") }
+        if let t = threads, t < 1 { throw BadInput("--threads must be at least 1") }
+        if let w = beamWidth, w < 1 { throw BadInput("--beam-width must be at least 1") }
+        guard numCandidates >= 1 else { throw BadInput("--num-candidates must be at least 1") }
     }
 
     func run() throws {
@@ -70,15 +70,15 @@ struct LMRun: ParsableCommand {
         // Prompt text → ids.
         var text = prompt ?? ""
         if let f = promptFile {
-            guard let d = FileManager.default.contents(atPath: f) else { throw ValidationError("cannot read --prompt-file \(f)") }
+            guard let d = FileManager.default.contents(atPath: f) else { throw BadInput("cannot read --prompt-file \(f)") }
             text = String(decoding: d, as: UTF8.self)
         } else if prompt == nil && isatty(0) == 0 {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
         var ids: [Int]
-        do { ids = try tokenizer.encode(text) } catch { throw ValidationError("the prompt: \(error)") }
+        do { ids = try tokenizer.encode(text) } catch { throw BadInput("the prompt: \(error)") }
         if let bad = ids.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
-            throw ValidationError("the prompt encodes to token \(bad), outside the model's vocabulary of \(config.vocabSize)")
+            throw BadInput("the prompt encodes to token \(bad), outside the model's vocabulary of \(config.vocabSize)")
         }
         if ids.isEmpty { ids = [tokenizer.special.bos ?? 0] }
         if ids.count > config.contextLength {
@@ -164,4 +164,11 @@ private func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").
 
 private func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}
+
+/// A bad flag value or prompt: reported as one `Error: …` line with exit status 1 (unlike
+/// `ValidationError`, no usage text follows).
+struct BadInput: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
 }

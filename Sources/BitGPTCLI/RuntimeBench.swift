@@ -85,7 +85,7 @@ public enum RuntimeBench {
     /// - Throws: load or inference errors.
     public static func measure(path: String, shape: String, threads: Int, promptTokens: Int, decodeTokens: Int, runs: Int) throws -> Row {
         let model = try Transformer(file: try BGPTFile(path: path))
-        let gen = Generator(model: model, pool: WorkerPool(threads: threads))
+        let gen = try Generator(model: model, pool: WorkerPool(threads: threads))
         var rng = SeededRandom(seed: 3)
         let prompt = (0..<promptTokens).map { _ in Int(rng.next() % UInt64(model.config.vocabSize)) }
         var promptTimes: [Double] = [], decodeTimes: [Double] = []

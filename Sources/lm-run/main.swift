@@ -87,7 +87,7 @@ struct LMRun: ParsableCommand {
         }
 
         let pool = WorkerPool(threads: threads)
-        let gen = Generator(model: net, pool: pool)
+        let gen = try Generator(model: net, pool: pool)
         if verbose {
             warn(String(format: "loaded %@ (%@, %d layers, dim %d) in %.3f s; %d threads; kernels: %@", model, config.architecture.rawValue,
                         config.nLayers, config.dim, seconds(loadTime), pool.threads, String(cString: bgptKernelVariant())))

@@ -67,7 +67,7 @@ struct LMRunTests {
         #expect(r.status == 0)
         let npy = try #require(NPYFile.readFloats(dir + "/l.npy"))
         #expect(npy.shape == [3, 256])
-        let gen = Generator(model: try Transformer(file: try BGPTFile(path: m)), pool: WorkerPool(threads: 1))
+        let gen = try Generator(model: try Transformer(file: try BGPTFile(path: m)), pool: WorkerPool(threads: 1))
         try gen.start(prompt: [97, 98, 99])
         #expect(Array(npy.values[512...]) == Array(UnsafeBufferPointer(start: gen.logits, count: 256)))
     }
@@ -85,7 +85,7 @@ struct LMRunTests {
         let m = try demoModel(dir)
         var bytes = try #require(FileManager.default.contents(atPath: m))
         bytes.removeLast(10)
-        FileManager.default.createFile(atPath: dir + "/DAMAGED.bgpt", contents: bytes)
+        #expect(FileManager.default.createFile(atPath: dir + "/DAMAGED.bgpt", contents: bytes))
         let real = args.map { $0 == "MODEL" ? m : $0 == "DAMAGED" ? dir + "/DAMAGED.bgpt" : $0 }
         guard let r = try run(real) else { return }
         #expect(r.status != 0)

@@ -24,9 +24,9 @@ struct ParityTests {
         // with 1 and 2 threads, which must agree bit for bit.
         var runs: [(logits: [Float], greedy: [Int])] = []
         for threads in [1, 2] {
-            let gen = Generator(model: model, pool: WorkerPool(threads: threads), maxBatch: 5)
+            let gen = try Generator(model: model, pool: WorkerPool(threads: threads), maxBatch: 5)
             var logits = [Float](repeating: 0, count: prompt.count * V)
-            try logits.withUnsafeMutableBufferPointer { try gen.start(prompt: prompt, allLogits: $0.baseAddress) }
+            _ = try logits.withUnsafeMutableBufferPointer { try gen.start(prompt: prompt, allLogits: $0.baseAddress) }
             var greedy: [Int] = []
             var options = SamplingOptions()
             options.temperature = 0

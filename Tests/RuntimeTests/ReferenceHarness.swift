@@ -94,6 +94,6 @@ struct Family: CustomStringConvertible, Sendable {
     }()
 }
 
-extension DType: @retroactive CustomTestStringConvertible {
+extension DType: CustomTestStringConvertible {
     public var testDescription: String { description }
 }

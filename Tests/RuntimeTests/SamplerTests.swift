@@ -101,7 +101,7 @@ struct BeamSearchTests {
         let path = dir + "/m.bgpt"
         try RandomModel.write(config: Family.tiny(.llama), to: path, linearType: .t2, seed: 9)
         let model = try Transformer(file: try BGPTFile(path: path))
-        let gen = Generator(model: model, pool: WorkerPool(threads: 1))
+        let gen = try Generator(model: model, pool: WorkerPool(threads: 1))
         let prompt = [3, 1, 4]
         let beam = try BeamSearch.run(generator: gen, prompt: prompt, beamWidth: 1, numCandidates: 1, maxTokens: 6, eos: [])
         var greedy: [Int] = []

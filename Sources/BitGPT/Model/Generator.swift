@@ -1,3 +1,5 @@
+import Foundation
+
 /// Keeps one growing token sequence and the model's logits for its next token, reusing the KV cache.
 ///
 /// The prompt goes through in one batched pass; each appended token is then one single-token pass.
@@ -23,7 +25,14 @@ public final class Generator {
     ///   - model: the model.
     ///   - pool: threads.
     ///   - maxBatch: tokens per batched pass (default: the context, capped at 512).
-    public init(model: Transformer, pool: WorkerPool, maxBatch: Int? = nil) {
+    /// - Throws: ``InferenceError/unsupported(_:)`` when the buffers (mostly the KV cache for the
+    ///   full context) would need more than the machine's physical memory.
+    public init(model: Transformer, pool: WorkerPool, maxBatch: Int? = nil) throws(InferenceError) {
+        let need = RunState.byteCount(config: model.config, maxTokens: maxBatch)
+        let have = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        guard need < have else {
+            throw .unsupported("the KV cache and buffers for a context of \(model.config.contextLength) need \(need >> 20) MiB, more than this machine's \(have >> 20) MiB")
+        }
         self.model = model
         self.pool = pool
         state = RunState(config: model.config, maxTokens: maxBatch)

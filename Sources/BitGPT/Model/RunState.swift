@@ -56,6 +56,21 @@ public final class RunState {
         logits = AlignedBuffer(count: c.vocabSize)
     }
 
+    /// Bytes a state for `config` allocates (activations, KV cache, scratch, logits).
+    ///
+    /// - Parameters:
+    ///   - config: the model's configuration.
+    ///   - maxTokens: batch capacity, as for ``init(config:maxTokens:)``.
+    /// - Returns: the byte count (saturating, so hostile sizes cannot overflow).
+    public static func byteCount(config c: ModelConfig, maxTokens: Int? = nil) -> Int {
+        let T = c.contextLength, D = c.dim, H = c.hiddenDim
+        let n = max(1, min(maxTokens ?? min(T, 512), T))
+        let kvDim = c.nKVHeads * c.headDim
+        let parts = [n * D * 4, n * 3 * D, 2 * n * H, c.nHeads * T, 2 * c.nLayers * T * kvDim, n * max(D, H),
+                     max(n * max(3 * D, H), c.vocabSize), c.vocabSize]
+        return parts.reduce(0) { $0 + 4 * $1 }
+    }
+
     /// The Linear scratch view of this state's buffers.
     var linearScratch: LinearScratch {
         LinearScratch(xn: xn.pointer, q: qcodes.pointer, scales: scales.pointer, acc: acc.pointer,

@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "BitGPT", targets: ["BitGPT"]),
         .executable(name: "lm-inspect", targets: ["lm-inspect"]),
         .executable(name: "lm-init", targets: ["lm-init"]),
+        .executable(name: "lm-run", targets: ["lm-run"]),
+        .executable(name: "lm-bench", targets: ["lm-bench"]),
         .executable(name: "kernel-bench", targets: ["kernel-bench"]),
     ],
     dependencies: [
@@ -31,6 +33,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(name: "lm-inspect", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-init", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-bench", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         // Kernel benchmark: GB/s and GOP/s of every kernel variant on model-sized shapes.
         .executableTarget(
             name: "kernel-bench",
@@ -40,6 +44,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["BitGPT"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "BitGPTTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KernelTests", dependencies: ["CBitGPTKernels"], swiftSettings: swiftSettings),
+        .testTarget(name: "RuntimeTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,0 +1,339 @@
+/// Errors of the inference runtime (beyond the file format's own).
+public enum InferenceError: Error, Equatable, CustomStringConvertible {
+    /// A token id outside `0..<vocab`.
+    case tokenOutOfRange(Int, vocabSize: Int)
+    /// Positions past the context length were requested.
+    case contextOverflow(position: Int, contextLength: Int)
+    /// The model's settings are valid metadata but not something the runtime can run.
+    case unsupported(String)
+
+    public var description: String {
+        switch self {
+        case let .tokenOutOfRange(t, v): return "token id \(t) is outside the vocabulary (size \(v))"
+        case let .contextOverflow(p, T): return "position \(p) is past the context length \(T)"
+        case let .unsupported(m): return "unsupported model: \(m)"
+        }
+    }
+}
+
+/// A decoder-only transformer of any supported family, with weights used in place from a mapped `.bgpt` file.
+///
+/// The family and every hyper-parameter come from the metadata (``ModelConfig``), never from
+/// tensor names. Per block, with `x` the residual stream:
+/// - **gpt2** (nanoGPT): `x += out(attn(qkv(LN(x))))`, `x += down(gelu(up(LN(x))))`; fused QKV rows q, k, v.
+/// - **bitgpt** (BitGPT): no block norms; per-head q/k/v BitLinears, each with its own RMSNorm;
+///   `x += out(attn(x))`, `x += down(relu(up(x)))`; every BitLinear normalizes its own input.
+/// - **llama** (llama2.c): RMSNorm pre-norm, separate q/k/v with GQA (query head h reads kv head
+///   `h / (n_heads / n_kv_heads)`), RoPE on q and k, SwiGLU `down(silu(gate(x))·up(x))`.
+/// Then the final norm and the classifier (`output`, or `token_embd` when tied, plus `output_bias`).
+/// Positions are learned (`pos_embd` added to the token embedding), RoPE, or none.
+public final class Transformer {
+    /// The architecture, from the metadata.
+    public let config: ModelConfig
+    /// The mapped file the weights live in.
+    public let file: BGPTFile
+
+    struct Block {
+        var attnNorm: [Float]?       // (dim)
+        var attnNormBias: [Float]?   // (dim)
+        var qkv: Linear?             // (3·dim, dim), gpt2
+        var q: [Linear]              // llama: one (n_heads·hd, dim); bitgpt: n_heads of (hd, dim)
+        var k: [Linear]
+        var v: [Linear]
+        var out: Linear              // (dim, dim)
+        var ffnNorm: [Float]?
+        var ffnNormBias: [Float]?
+        var gate: Linear?            // (hidden, dim), SwiGLU
+        var up: Linear               // (hidden, dim)
+        var down: Linear             // (dim, hidden)
+    }
+
+    private let tokenEmbd: TensorView      // (vocab, dim)
+    private let posEmbd: [Float]?          // (context, dim)
+    let blocks: [Block]
+    private let outputNorm: [Float]        // (dim)
+    private let outputNormBias: [Float]?   // (dim)
+    /// The classifier, (vocab, dim).
+    public let classifier: Linear
+    private let rope: RopeTable?
+
+    /// Loads and validates a model.
+    ///
+    /// Reads the configuration from the metadata, checks that every tensor the family needs is
+    /// present with the right shape and nothing else is (``ModelConfig/checkTensors(in:)``), and
+    /// validates the codes and scales of every quantized tensor.
+    /// - Parameter file: an opened `.bgpt` file; kept alive by the model.
+    /// - Throws: ``FormatError`` for missing or malformed keys and tensors.
+    public init(file: BGPTFile) throws {
+        let c = try ModelConfig(metadata: file.metadata)
+        if c.architecture != .llama && c.nKVHeads != c.nHeads {
+            throw InferenceError.unsupported("\(c.architecture.rawValue) needs model.n_kv_heads = model.n_heads")
+        }
+        try c.checkTensors(in: file)
+        for info in file.tensors where info.dtype.isQuantized { try file.view(info).validateCodes() }
+        config = c
+        self.file = file
+
+        func vector(_ name: String) throws -> [Float] { try file.tensor(name).dequantized() }
+        func optVector(_ name: String, _ present: Bool) throws -> [Float]? { present ? try vector(name) : nil }
+        func linear(_ name: String) throws -> Linear {
+            let bias = try optVector(name + "_bias", c.linearBias)
+            let gain = try optVector(name + ".norm", c.bitLinear && c.bitLinearNorm)
+            return Linear(view: try file.tensor(name), bias: bias, normGain: gain, normEps: c.bitLinearNormEps, bitLinear: c.bitLinear)
+        }
+        let normBias = c.norm == .layernorm && c.normBias
+        tokenEmbd = try file.tensor("token_embd")
+        posEmbd = c.position == .learned ? try vector("pos_embd") : nil
+        var blocks: [Block] = []
+        for l in 0..<c.nLayers {
+            let p = "blk.\(l)."
+            let hasNorms = c.architecture != .bitgpt
+            var b = Block(attnNorm: try optVector(p + "attn_norm", hasNorms),
+                          attnNormBias: try optVector(p + "attn_norm_bias", hasNorms && normBias),
+                          qkv: nil, q: [], k: [], v: [],
+                          out: try linear(p + "attn_out"),
+                          ffnNorm: try optVector(p + "ffn_norm", hasNorms),
+                          ffnNormBias: try optVector(p + "ffn_norm_bias", hasNorms && normBias),
+                          gate: c.activation == .swiglu && c.architecture == .llama ? try linear(p + "ffn_gate") : nil,
+                          up: try linear(p + "ffn_up"), down: try linear(p + "ffn_down"))
+            switch c.architecture {
+            case .gpt2:
+                b.qkv = try linear(p + "attn_qkv")
+            case .llama:
+                b.q = [try linear(p + "attn_q")]
+                b.k = [try linear(p + "attn_k")]
+                b.v = [try linear(p + "attn_v")]
+            case .bitgpt:
+                for h in 0..<c.nHeads {
+                    b.q.append(try linear(p + "attn_q.\(h)"))
+                    b.k.append(try linear(p + "attn_k.\(h)"))
+                    b.v.append(try linear(p + "attn_v.\(h)"))
+                }
+            }
+            blocks.append(b)
+        }
+        self.blocks = blocks
+        outputNorm = try vector("output_norm")
+        outputNormBias = try optVector("output_norm_bias", normBias)
+        let head = c.tiedEmbeddings ? tokenEmbd : try file.tensor("output")
+        classifier = Linear(view: head, bias: try optVector("output_bias", c.headBias), normGain: nil, normEps: 0, bitLinear: false)
+        rope = c.position == .rope ? RopeTable(headDim: c.headDim, positions: c.contextLength, theta: c.ropeTheta, pairing: c.ropePairing) : nil
+        if c.activation == .swiglu && c.architecture != .llama {
+            throw InferenceError.unsupported("SwiGLU needs the llama family (ffn_gate)")
+        }
+    }
+
+    /// Every linear layer of the model in file order (blocks, then the classifier).
+    public var linears: [Linear] {
+        var out: [Linear] = []
+        for b in blocks {
+            if let qkv = b.qkv { out.append(qkv) }
+            out += b.q
+            out += b.k
+            out += b.v
+            out.append(b.out)
+            if let g = b.gate { out.append(g) }
+            out += [b.up, b.down]
+        }
+        out.append(classifier)
+        return out
+    }
+
+    /// The linear layer whose weight tensor is `name` (e.g. `blk.0.ffn_down`), if any.
+    public func linear(named name: String) -> Linear? { linears.first { $0.name == name } }
+
+    /// Weight bytes a forward pass reads for one token: every linear layer, the classifier and one
+    /// embedding row (norms and biases are negligible and not counted).
+    public var weightBytesPerToken: Int {
+        linears.reduce(Int(tokenEmbd.info.byteSize) / max(config.vocabSize, 1)) { $0 + $1.weightBytes }
+    }
+
+    /// Runs `tokens` at positions `startPos ..< startPos + tokens.count`, attending over the cached
+    /// keys and values of positions `0 ..< startPos`, and leaves the last token's logits in
+    /// `state.logits`.
+    ///
+    /// The batch goes through the matrix × matrix kernels in chunks of `state.maxTokens`. Keys and
+    /// values of the new positions are written into the cache. Allocates nothing.
+    /// - Parameters:
+    ///   - tokens: token ids, each `< vocab`.
+    ///   - startPos: position of the first token; positions `< startPos` must be in the cache.
+    ///   - state: buffers and KV cache.
+    ///   - pool: threads.
+    ///   - allLogits: if not nil, receives the logits of every token, (tokens.count, vocab).
+    /// - Throws: ``InferenceError/tokenOutOfRange(_:vocabSize:)``, ``InferenceError/contextOverflow(position:contextLength:)``.
+    public func forward(_ tokens: UnsafeBufferPointer<Int>, startPos: Int, state: RunState, pool: WorkerPool,
+                        allLogits: UnsafeMutablePointer<Float>? = nil) throws(InferenceError) {
+        let V = config.vocabSize
+        guard startPos >= 0, startPos + tokens.count <= config.contextLength else {
+            throw .contextOverflow(position: startPos + tokens.count - 1, contextLength: config.contextLength)
+        }
+        for t in tokens where t < 0 || t >= V { throw .tokenOutOfRange(t, vocabSize: V) }
+        var done = 0
+        while done < tokens.count {
+            let n = min(state.maxTokens, tokens.count - done)
+            let chunk = UnsafeBufferPointer(rebasing: tokens[done ..< done + n])
+            forwardChunk(chunk, startPos: startPos + done, state: state, pool: pool,
+                         allLogits: allLogits.map { $0 + done * V }, lastChunk: done + n == tokens.count)
+            done += n
+        }
+    }
+
+    /// One batch of at most `state.maxTokens` tokens.
+    private func forwardChunk(_ tokens: UnsafeBufferPointer<Int>, startPos p0: Int, state s: RunState, pool: WorkerPool,
+                              allLogits: UnsafeMutablePointer<Float>?, lastChunk: Bool) {
+        let c = config, n = tokens.count, D = c.dim, H = c.hiddenDim, hd = c.headDim, T = c.contextLength
+        let kvDim = c.nKVHeads * hd
+        let x = s.x.pointer, xb = s.xb.pointer, xb2 = s.xb2.pointer, q = s.q.pointer
+        let scratch = s.linearScratch
+
+        // 1. Token (and learned position) embeddings.
+        for t in 0..<n {
+            embed(tokens[t], into: x + t * D, codes: s.embedCodes.pointer)
+            if let pe = posEmbd {
+                let row = (p0 + t) * D
+                for i in 0..<D { x[t * D + i] += pe[row + i] }
+            }
+        }
+
+        for (l, b) in blocks.enumerated() {
+            let kc = s.keyCache.pointer + (l * T + p0) * kvDim, vc = s.valueCache.pointer + (l * T + p0) * kvDim
+            // 2. Attention input: the block norm, or the raw stream for BitGPT.
+            let xin = UnsafePointer(b.attnNorm == nil ? x : xb)
+            if let g = b.attnNorm { norm(xb, x, gain: g, bias: b.attnNormBias, n: n) }
+            // 3. Queries into q, keys and values straight into the cache.
+            switch c.architecture {
+            case .gpt2:
+                guard let qkv = b.qkv else { break }
+                qkv.forward(s.qkv.pointer, ld: 3 * D, xin, n: n, scratch: scratch, pool: pool)
+                for t in 0..<n {
+                    let row = s.qkv.pointer + t * 3 * D
+                    (q + t * D).update(from: row, count: D)
+                    (kc + t * kvDim).update(from: row + D, count: D)
+                    (vc + t * kvDim).update(from: row + 2 * D, count: D)
+                }
+            case .llama:
+                b.q[0].forward(q, ld: D, xin, n: n, scratch: scratch, pool: pool)
+                b.k[0].forward(kc, ld: kvDim, xin, n: n, scratch: scratch, pool: pool)
+                b.v[0].forward(vc, ld: kvDim, xin, n: n, scratch: scratch, pool: pool)
+            case .bitgpt:
+                for h in 0..<c.nHeads {
+                    b.q[h].forward(q + h * hd, ld: D, xin, n: n, scratch: scratch, pool: pool)
+                    b.k[h].forward(kc + h * hd, ld: kvDim, xin, n: n, scratch: scratch, pool: pool)
+                    b.v[h].forward(vc + h * hd, ld: kvDim, xin, n: n, scratch: scratch, pool: pool)
+                }
+            }
+            // 4. RoPE on the new queries and keys.
+            if let r = rope {
+                for t in 0..<n {
+                    r.rotate(q + t * D, heads: c.nHeads, position: p0 + t)
+                    r.rotate(kc + t * kvDim, heads: c.nKVHeads, position: p0 + t)
+                }
+            }
+            // 5. Causal attention, one head per work item, into xb2.
+            attention(layer: l, startPos: p0, n: n, state: s, pool: pool)
+            // 6. Output projection and residual.
+            b.out.forward(xb, ld: D, xb2, n: n, scratch: scratch, pool: pool)
+            for i in 0..<(n * D) { x[i] += xb[i] }
+            // 7. MLP and residual.
+            let min = UnsafePointer(b.ffnNorm == nil ? x : xb)
+            if let g = b.ffnNorm { norm(xb, x, gain: g, bias: b.ffnNormBias, n: n) }
+            let hb = s.hb.pointer
+            if let gate = b.gate {
+                gate.forward(hb, ld: H, min, n: n, scratch: scratch, pool: pool)
+                b.up.forward(s.hb2.pointer, ld: H, min, n: n, scratch: scratch, pool: pool)
+                swigluInPlace(hb, s.hb2.pointer, count: n * H)
+            } else {
+                b.up.forward(hb, ld: H, min, n: n, scratch: scratch, pool: pool)
+                switch c.activation {
+                case .gelu: geluInPlace(hb, count: n * H)
+                case .relu: reluInPlace(hb, count: n * H)
+                case .silu, .swiglu: siluInPlace(hb, count: n * H)
+                }
+            }
+            b.down.forward(xb, ld: D, hb, n: n, scratch: scratch, pool: pool)
+            for i in 0..<(n * D) { x[i] += xb[i] }
+        }
+
+        // 8. Final norm and classifier: every token if asked, else only the last one.
+        let V = c.vocabSize
+        if let all = allLogits {
+            norm(xb, x, gain: outputNorm, bias: outputNormBias, n: n)
+            classifier.forward(all, ld: V, xb, n: n, scratch: scratch, pool: pool)
+            if lastChunk { s.logits.pointer.update(from: all + (n - 1) * V, count: V) }
+        } else if lastChunk {
+            norm(xb, x + (n - 1) * D, gain: outputNorm, bias: outputNormBias, n: 1)
+            classifier.forward(s.logits.pointer, ld: V, xb, n: 1, scratch: scratch, pool: pool)
+        }
+    }
+
+    /// Block or final norm of the configured kind over `n` rows of width dim.
+    private func norm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, gain: [Float], bias: [Float]?, n: Int) {
+        gain.withUnsafeBufferPointer { g in
+            if config.norm == .rmsnorm {
+                rmsNorm(out, x, gain: g.baseAddress!, n: n, dim: config.dim, eps: config.normEps)
+            } else if let bias {
+                bias.withUnsafeBufferPointer { bb in
+                    layerNorm(out, x, gain: g.baseAddress!, bias: bb.baseAddress!, n: n, dim: config.dim, eps: config.normEps)
+                }
+            } else {
+                layerNorm(out, x, gain: g.baseAddress!, bias: nil, n: n, dim: config.dim, eps: config.normEps)
+            }
+        }
+    }
+
+    /// Causal attention for `n` new tokens at `startPos…`, reading the layer's cache; output (n, dim) in `xb2`.
+    ///
+    /// For query head h (kv head `h / (n_heads / n_kv_heads)`) and the token at position p:
+    /// `softmax(q·k_s / √hd over s ≤ p) · v`. Heads are split across threads; each head's
+    /// arithmetic is the same whatever the split.
+    private func attention(layer l: Int, startPos p0: Int, n: Int, state s: RunState, pool: WorkerPool) {
+        let c = config, D = c.dim, hd = c.headDim, T = c.contextLength, kvDim = c.nKVHeads * hd
+        let group = c.nHeads / c.nKVHeads
+        let scale = 1 / Float(hd).squareRoot()
+        let q = s.q.pointer, out = s.xb2.pointer, att = s.att.pointer
+        let keys = s.keyCache.pointer + l * T * kvDim, values = s.valueCache.pointer + l * T * kvDim
+        pool.forRanges(c.nHeads) { h0, h1 in
+            for h in h0..<h1 {
+                let kvh = h / group
+                let a = att + h * T
+                for t in 0..<n {
+                    let pos = p0 + t
+                    let qh = q + t * D + h * hd
+                    for j in 0...pos {
+                        let k = keys + j * kvDim + kvh * hd
+                        var dot: Float = 0
+                        for i in 0..<hd { dot += qh[i] * k[i] }
+                        a[j] = dot * scale
+                    }
+                    softmax(a, count: pos + 1)
+                    let o = out + t * D + h * hd
+                    for i in 0..<hd { o[i] = 0 }
+                    for j in 0...pos {
+                        let v = values + j * kvDim + kvh * hd, w = a[j]
+                        for i in 0..<hd { o[i] += w * v[i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the embedding row of `token` (any dtype) into `out`, (dim).
+    private func embed(_ token: Int, into out: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<Int8>) {
+        let D = config.dim, v = tokenEmbd, base = v.base
+        switch v.info.dtype {
+        case .f32:
+            for i in 0..<D { out[i] = base.loadUnaligned(fromByteOffset: 4 * (token * D + i), as: Float.self) }
+        case .f16:
+            for i in 0..<D { out[i] = HalfPrecision.fromF16(base.loadUnaligned(fromByteOffset: 2 * (token * D + i), as: UInt16.self)) }
+        case .bf16:
+            for i in 0..<D { out[i] = HalfPrecision.fromBF16(base.loadUnaligned(fromByteOffset: 2 * (token * D + i), as: UInt16.self)) }
+        case .i8:
+            let s = v.int8Scale(row: token), p = base.assumingMemoryBound(to: Int8.self) + token * D
+            for i in 0..<D { out[i] = Float(p[i]) * s }
+        case .t2, .t1:
+            let g = v.ternaryScale ?? 0, p = base.assumingMemoryBound(to: UInt8.self) + token * v.rowStride
+            if v.info.dtype == .t2 { T2Packing.unpackRow(codes, p, cols: D) } else { T1Packing.unpackRow(codes, p, cols: D) }
+            for i in 0..<D { out[i] = Float(codes[i]) * g }
+        }
+    }
+}

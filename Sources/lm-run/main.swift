@@ -1,0 +1,174 @@
+import ArgumentParser
+import BitGPT
+import BitGPTCLI
+import Foundation
+
+/// `lm-run`: generate text from a .bgpt model.
+@main
+struct LMRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lm-run",
+        abstract: "Generate text with a .bgpt model (GPT-2/nanoGPT, BitGPT or Llama family).",
+        discussion: """
+            The prompt comes from --prompt, --prompt-file, or standard input when it is not a \
+            terminal; with none, generation starts from the bos token (or id 0). Text streams as it \
+            is generated, whole UTF-8 characters only; samples are separated by a line of dashes.
+
+            Sampling order: repetition penalty, temperature (0 = greedy), top-k, softmax, min-p, \
+            top-p, draw with a seeded generator.
+
+            Exit status: 0 on success, 1 on a bad flag, an unreadable or damaged model, or a \
+            prompt the tokenizer cannot encode.
+            """)
+
+    @Argument(help: "Model .bgpt file.") var model: String
+    @Option(help: "Prompt text.") var prompt: String?
+    @Option(help: "Read the prompt from this file.") var promptFile: String?
+    @Option(help: "Samples to generate.") var numSamples: Int = 2
+    @Option(help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
+    @Option(help: "Sampling temperature; 0 = greedy.") var temperature: Float = 1.0
+    @Option(help: "Keep the k most likely tokens; 0 = off.") var topK: Int = 200
+    @Option(help: "Nucleus sampling threshold in (0, 1]; 1 = off.") var topP: Float = 1.0
+    @Option(help: "Drop tokens below this fraction of the top probability; 0 = off.") var minP: Float = 0
+    @Option(help: "Repetition penalty over the last 64 tokens; 1 = off.") var repeatPenalty: Float = 1.0
+    @Option(help: "Random seed.") var seed: UInt64 = 1337
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Beam search width (enables beam search).") var beamWidth: Int?
+    @Option(help: "Beam search: completed candidates to print.") var numCandidates: Int = 3
+    @Flag(help: "Do not stop at the end-of-sequence token.") var ignoreEos = false
+    @Flag(help: "Print special tokens.") var special = false
+    @Option(help: "Write the prompt's logits as float32 .npy (positions, vocab).") var logitsOut: String?
+    @Flag(help: "Print timings and memory traffic to stderr.") var verbose = false
+
+    func validate() throws {
+        guard prompt == nil || promptFile == nil else { throw BadInput("give --prompt or --prompt-file, not both") }
+        guard numSamples >= 1 else { throw BadInput("--num-samples must be at least 1") }
+        guard maxNewTokens >= 0 else { throw BadInput("--max-new-tokens must not be negative") }
+        guard temperature >= 0, temperature.isFinite else { throw BadInput("--temperature must be a finite number ≥ 0") }
+        guard topK >= 0 else { throw BadInput("--top-k must be ≥ 0") }
+        guard topP > 0, topP <= 1 else { throw BadInput("--top-p must be in (0, 1]") }
+        guard minP >= 0, minP < 1 else { throw BadInput("--min-p must be in [0, 1)") }
+        guard repeatPenalty > 0, repeatPenalty.isFinite else { throw BadInput("--repeat-penalty must be positive") }
+        if let t = threads, t < 1 { throw BadInput("--threads must be at least 1") }
+        if let w = beamWidth, w < 1 { throw BadInput("--beam-width must be at least 1") }
+        guard numCandidates >= 1 else { throw BadInput("--num-candidates must be at least 1") }
+    }
+
+    func run() throws {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let file = try openModelFile(model)
+        let net: Transformer
+        let tokenizer: any Tokenizer
+        do {
+            net = try Transformer(file: file)
+            tokenizer = try TokenizerFactory.make(metadata: file.metadata, vocabSize: net.config.vocabSize)
+        } catch { throw FileFailure(model, error) }
+        let loadTime = clock.now - t0
+        let config = net.config
+
+        // Prompt text → ids.
+        var text = prompt ?? ""
+        if let f = promptFile {
+            guard let d = FileManager.default.contents(atPath: f) else { throw BadInput("cannot read --prompt-file \(f)") }
+            text = String(decoding: d, as: UTF8.self)
+        } else if prompt == nil && isatty(0) == 0 {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        var ids: [Int]
+        do { ids = try tokenizer.encode(text) } catch { throw BadInput("the prompt: \(error)") }
+        if let bad = ids.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+            throw BadInput("the prompt encodes to token \(bad), outside the model's vocabulary of \(config.vocabSize)")
+        }
+        if ids.isEmpty { ids = [tokenizer.special.bos ?? 0] }
+        if ids.count > config.contextLength {
+            warn("warning: the prompt has \(ids.count) tokens; keeping the last \(config.contextLength) (the context length)")
+            ids = Array(ids.suffix(config.contextLength))
+        }
+
+        let pool = WorkerPool(threads: threads)
+        let gen = try Generator(model: net, pool: pool)
+        if verbose {
+            warn(String(format: "loaded %@ (%@, %d layers, dim %d) in %.3f s; %d threads; kernels: %@", model, config.architecture.rawValue,
+                        config.nLayers, config.dim, seconds(loadTime), pool.threads, String(cString: bgptKernelVariant())))
+        }
+
+        if let out = logitsOut {
+            var all = [Float](repeating: 0, count: ids.count * config.vocabSize)
+            try all.withUnsafeMutableBufferPointer { b in
+                try gen.start(prompt: ids, allLogits: b.baseAddress)
+                try NPYFile.writeFloat32(UnsafeBufferPointer(b), shape: [ids.count, config.vocabSize], to: out)
+            }
+        }
+
+        let eos = ignoreEos ? nil : tokenizer.special.eos
+        let hidden = tokenizer.special.control.union([tokenizer.special.bos, tokenizer.special.eos, tokenizer.special.pad].compactMap { $0 })
+        func piece(_ id: Int) -> [UInt8] {
+            if hidden.contains(id) && !special { return [] }
+            return (try? tokenizer.tokenBytes(id)) ?? []
+        }
+        func promptText() -> String { (try? tokenizer.decode(ids.filter { special || !hidden.contains($0) })) ?? text }
+
+        if let width = beamWidth {
+            let eosSet: Set<Int> = eos.map { [$0] } ?? []
+            let found = try BeamSearch.run(generator: gen, prompt: ids, beamWidth: width, numCandidates: numCandidates,
+                                           maxTokens: maxNewTokens, eos: eosSet)
+            for (i, c) in found.enumerated() {
+                var bytes: [UInt8] = []
+                for id in c.tokens { bytes += piece(id) }
+                print(String(format: "[%d] logprob %.4f: ", i + 1, c.logProb) + promptText() + String(decoding: bytes, as: UTF8.self))
+            }
+            return
+        }
+
+        let sampler = Sampler(vocabSize: config.vocabSize, options: options, seed: seed)
+        for sample in 0..<numSamples {
+            let tp = clock.now
+            try gen.start(prompt: ids, reserve: maxNewTokens)
+            let promptTime = clock.now - tp
+            write(promptText())
+            var decoder = StreamingDecoder()
+            let td = clock.now
+            let n = try gen.generate(maxNewTokens: maxNewTokens, sampler: sampler, stop: eos) { id in
+                write(decoder.push(piece(id)))
+            }
+            write(decoder.flush() + "\n")
+            let decodeTime = clock.now - td
+            if sample + 1 < numSamples { write("---------------\n") }
+            if verbose {
+                let bytes = net.weightBytesPerToken
+                warn(String(format: "prompt: %d tokens, %.1f tokens/s; decode: %d tokens, %.1f tokens/s; weights read per token: %.2f MB (%.2f GB/s)",
+                            ids.count, Double(ids.count) / max(seconds(promptTime), 1e-9), n, Double(n) / max(seconds(decodeTime), 1e-9),
+                            Double(bytes) / 1e6, Double(bytes) * Double(n) / max(seconds(decodeTime), 1e-9) / 1e9))
+            }
+        }
+    }
+
+    private var options: SamplingOptions {
+        var o = SamplingOptions()
+        o.temperature = temperature
+        o.topK = topK
+        o.topP = topP
+        o.minP = minP
+        o.repeatPenalty = repeatPenalty
+        return o
+    }
+}
+
+private func write(_ s: String) {
+    guard !s.isEmpty else { return }
+    FileHandle.standardOutput.write(Data(s.utf8))
+}
+
+private func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+private func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}
+
+/// A bad flag value or prompt: reported as one `Error: …` line with exit status 1 (unlike
+/// `ValidationError`, no usage text follows).
+struct BadInput: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}

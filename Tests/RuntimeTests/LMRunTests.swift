@@ -1,0 +1,95 @@
+import BitGPT
+import Foundation
+import Testing
+
+/// Runs the built `lm-run` and checks stdout, the one stderr line and the exit status.
+@Suite("lm-run")
+struct LMRunTests {
+    /// The `lm-run` binary beside the test bundle, if it was built.
+    static var binary: String? {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let p = dir.appendingPathComponent("lm-run").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+            dir = dir.deletingLastPathComponent()
+        }
+        let p = ReferenceHarness.root.appendingPathComponent(".build/debug/lm-run").path
+        return FileManager.default.isExecutableFile(atPath: p) ? p : nil
+    }
+
+    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String)? {
+        guard let bin = LMRunTests.binary else {
+            print("notice: lm-run is not built; skipping (run `swift build` first)")
+            return nil
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: bin)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func demoModel(_ dir: String) throws -> String {
+        let path = dir + "/demo.bgpt"
+        let c = ModelConfig(architecture: .gpt2, vocabSize: 256, contextLength: 32, dim: 32, nLayers: 1, nHeads: 2)
+        try RandomModel.write(config: c, to: path, linearType: .t2, seed: 1, extra: RandomModel.byteTokenizer)
+        return path
+    }
+
+    @Test("greedy generation echoes the prompt and is reproducible; seeded sampling too")
+    func generate() throws {
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let m = try demoModel(dir)
+        guard let a = try run([m, "--prompt", "Hi", "--max-new-tokens", "40", "--temperature", "0", "--num-samples", "1"]),
+              let b = try run([m, "--prompt", "Hi", "--max-new-tokens", "40", "--temperature", "0", "--num-samples", "1", "--threads", "1"]),
+              let c = try run([m, "--prompt", "Hi", "--max-new-tokens", "40", "--seed", "5"]),
+              let d = try run([m, "--prompt", "Hi", "--max-new-tokens", "40", "--seed", "5"]) else { return }
+        #expect(a.status == 0 && a.err.isEmpty)
+        #expect(a.out.hasPrefix("Hi"))
+        #expect(a.out == b.out)
+        #expect(c.status == 0 && c.out == d.out)
+        #expect(c.out.components(separatedBy: "---------------\n").count == 2)
+    }
+
+    @Test("--logits-out writes the prompt's logits as float32 .npy")
+    func logitsOut() throws {
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let m = try demoModel(dir)
+        guard let r = try run([m, "--prompt", "abc", "--max-new-tokens", "0", "--num-samples", "1", "--logits-out", dir + "/l.npy"]) else { return }
+        #expect(r.status == 0)
+        let npy = try #require(NPYFile.readFloats(dir + "/l.npy"))
+        #expect(npy.shape == [3, 256])
+        let gen = try Generator(model: try Transformer(file: try BGPTFile(path: m)), pool: WorkerPool(threads: 1))
+        try gen.start(prompt: [97, 98, 99])
+        #expect(Array(npy.values[512...]) == Array(UnsafeBufferPointer(start: gen.logits, count: 256)))
+    }
+
+    @Test("bad input: one clear line and a non-zero exit", arguments: [
+        (["/nonexistent.bgpt"], "nonexistent"),
+        (["MODEL", "--top-p", "2"], "--top-p"),
+        (["MODEL", "--temperature", "-1"], "--temperature"),
+        (["MODEL", "--threads", "0"], "--threads"),
+        (["DAMAGED"], "DAMAGED"),
+    ])
+    func badInput(args: [String], mention: String) throws {
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let m = try demoModel(dir)
+        var bytes = try #require(FileManager.default.contents(atPath: m))
+        bytes.removeLast(10)
+        #expect(FileManager.default.createFile(atPath: dir + "/DAMAGED.bgpt", contents: bytes))
+        let real = args.map { $0 == "MODEL" ? m : $0 == "DAMAGED" ? dir + "/DAMAGED.bgpt" : $0 }
+        guard let r = try run(real) else { return }
+        #expect(r.status != 0)
+        #expect(r.out.isEmpty)
+        #expect(r.err.contains("Error:") && r.err.contains(mention), "stderr: \(r.err)")
+    }
+}

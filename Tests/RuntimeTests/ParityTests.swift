@@ -1,0 +1,82 @@
+import BitGPT
+import Foundation
+import Testing
+
+/// The Swift runtime against `tools/reference.py`, an independent NumPy forward pass reading the same file.
+@Suite("Parity with the NumPy reference")
+struct ParityTests {
+    static let dtypes: [DType] = [.f32, .f16, .i8, .t2, .t1]
+
+    @Test("logits at every prompt position and 50 greedy tokens (past the context) match NumPy",
+          arguments: Family.all, dtypes)
+    func logitsAndGreedy(family: Family, dtype: DType) throws {
+        guard ReferenceHarness.available() else { return }
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/m.bgpt"
+        try RandomModel.write(config: family.config, to: path, linearType: dtype, headType: dtype, seed: 7)
+        let model = try Transformer(file: try BGPTFile(path: path))
+        let V = family.config.vocabSize
+        var rng = SeededRandom(seed: 11)
+        let prompt = (0..<12).map { _ in Int(rng.next() % UInt64(V)) }
+
+        // Swift: every position's logits from one batched pass (in 3 chunks), then greedy decoding;
+        // with 1 and 2 threads, which must agree bit for bit.
+        var runs: [(logits: [Float], greedy: [Int])] = []
+        for threads in [1, 2] {
+            let gen = try Generator(model: model, pool: WorkerPool(threads: threads), maxBatch: 5)
+            var logits = [Float](repeating: 0, count: prompt.count * V)
+            _ = try logits.withUnsafeMutableBufferPointer { try gen.start(prompt: prompt, allLogits: $0.baseAddress) }
+            var greedy: [Int] = []
+            var options = SamplingOptions()
+            options.temperature = 0
+            try gen.generate(maxNewTokens: 50, sampler: Sampler(vocabSize: V, options: options, seed: 0), stop: nil) { greedy.append($0) }
+            runs.append((logits, greedy))
+        }
+        #expect(runs[0].logits == runs[1].logits, "logits differ between 1 and 2 threads")
+        #expect(runs[0].greedy == runs[1].greedy)
+
+        let ref = try #require(ReferenceHarness.reference(model: path, tokens: prompt, greedy: 50))
+        let logits = runs[0].logits
+        try #require(ref.logits.count == logits.count)
+        var maxDiff: Float = 0, maxRef: Float = 0
+        for i in 0..<logits.count {
+            maxDiff = max(maxDiff, abs(logits[i] - ref.logits[i]))
+            maxRef = max(maxRef, abs(ref.logits[i]))
+        }
+        // f32/f16: 1e-4 relative to the largest logit; int8 and ternary: 1e-5.
+        let tol: Float = dtype.isQuantized ? 1e-5 : 1e-4
+        print("parity \(family.name) \(dtype): max |Δlogit| \(maxDiff) (max |logit| \(maxRef))")
+        #expect(maxDiff <= tol * max(maxRef, 1), "\(family.name) \(dtype): max |Δ| \(maxDiff)")
+        #expect(runs[0].greedy == ref.greedy, "\(family.name) \(dtype): greedy continuation differs")
+    }
+
+    @Test("a BitLinear's Int32 accumulators equal NumPy's exactly", arguments: [DType.t2, .t1, .i8])
+    func accumulators(dtype: DType) throws {
+        guard ReferenceHarness.available() else { return }
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/m.bgpt"
+        // A llama layer quantizes its raw input (no BitLinear norm), so both sides see the same floats.
+        var config = Family.tiny(.llama)
+        config.hiddenDim = 288  // ffn_down cols. T2: 2 full blocks + tail 32; T1: 1 full block + tail 128
+        config.nLayers = 1
+        try RandomModel.write(config: config, to: path, linearType: dtype, seed: 3)
+        let model = try Transformer(file: try BGPTFile(path: path))
+        let layer = try #require(model.linear(named: "blk.0.ffn_down"))
+        var rng = SeededRandom(seed: 5)
+        let n = 3
+        let x = (0..<(n * layer.cols)).map { _ in rng.normal(std: 2) }
+        let got = try #require(layer.integerAccumulators(x, n: n))
+        let input = dir + "/x.npy"
+        try x.withUnsafeBufferPointer { try NPYFile.writeFloat32($0, shape: [n, layer.cols], to: input) }
+        let json = try #require(ReferenceHarness.run([ReferenceHarness.root.appendingPathComponent("tools/reference.py").path, path,
+                                                      "--accumulators", layer.name, "--input", input]))
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let acc = try #require(obj["acc"] as? [Int])
+        let scales = try #require(obj["scales"] as? [Double])
+        #expect(got.acc.map(Int.init) == acc)
+        #expect(got.scales == scales.map { Float($0) })
+        #expect(got.acc.contains { $0 != 0 })
+    }
+}

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Independent NumPy forward pass of every BitGPT family, reading the same .bgpt file as the runtime.
+
+Families (metadata `general.architecture`): gpt2 (nanoGPT), bitgpt (BitGPT), llama (llama2.c);
+positions learned / rope (interleaved or half pairing) / none. Float math is float32; BitLinear
+layers quantize activations per token (a = 127 / max(max|x|, 1e-5), q = clip(rint(x·a), -128, 127),
+rint = round half to even) and form the exact integer sum in int64.
+
+Usage:
+  reference.py MODEL --tokens 1,2,3 [--logits-out F.npy]        logits of every position
+  reference.py MODEL --tokens 1,2,3 --greedy N                   greedy continuation (JSON ids)
+  reference.py MODEL --accumulators NAME --input X.npy           int sums of one BitLinear (JSON)
+"""
+import argparse
+import json
+import math
+import sys
+
+import numpy as np
+
+from bgpt import BGPT
+
+F = np.float32
+
+
+class Model:
+    def __init__(self, path):
+        self.f = BGPT(path)
+        m = self.f.metadata
+        self.arch = m["general.architecture"]
+        self.V, self.T, self.D = m["model.vocab_size"], m["model.context_length"], m["model.dim"]
+        self.L, self.nh, self.nkv = m["model.n_layers"], m["model.n_heads"], m["model.n_kv_heads"]
+        self.hd = self.D // self.nh
+        self.norm_kind, self.eps = m["model.norm"], F(m["model.norm_eps"])
+        self.norm_bias = m["model.norm_bias"] and self.norm_kind == "layernorm"
+        self.position, self.activation = m["model.position"], m["model.activation"]
+        self.linear_bias, self.head_bias, self.tied = m["model.linear_bias"], m["model.head_bias"], m["model.tied_embeddings"]
+        self.bitlinear = m["bitlinear.enabled"]
+        self.bl_norm = self.bitlinear and m.get("bitlinear.norm", False)
+        self.bl_eps = F(m.get("bitlinear.norm_eps", 1e-6))
+        if self.position == "rope":
+            theta, pairs = float(m["model.rope_theta"]), self.hd // 2
+            ang = np.arange(self.T, dtype=np.float64)[:, None] * theta ** (-2.0 * np.arange(pairs) / self.hd)[None, :]
+            self.cos, self.sin = np.cos(ang).astype(F), np.sin(ang).astype(F)
+            self.pairing = m["model.rope_pairing"]
+
+    def vec(self, name):
+        return self.f.tensor(name).values.astype(F)
+
+    # --- layers -------------------------------------------------------------------------------
+    @staticmethod
+    def quantize(x):
+        a = F(127) / np.maximum(np.abs(x).max(axis=-1), F(1e-5))
+        q = np.clip(np.rint(x * a[:, None]), -128, 127)
+        return q, a
+
+    def rms(self, x, g, eps):
+        ms = (x * x).mean(axis=-1, keepdims=True, dtype=F)
+        return x * (F(1) / np.sqrt(ms + eps)) * g
+
+    def layer_norm(self, x, g, b):
+        mu = x.mean(axis=-1, keepdims=True, dtype=F)
+        var = ((x - mu) ** 2).mean(axis=-1, keepdims=True, dtype=F)
+        y = (x - mu) * (F(1) / np.sqrt(var + self.eps)) * g
+        return y + b if b is not None else y
+
+    def block_norm(self, x, name):
+        g = self.vec(name)
+        if self.norm_kind == "rmsnorm":
+            return self.rms(x, g, self.eps)
+        return self.layer_norm(x, g, self.vec(name + "_bias") if self.norm_bias else None)
+
+    def accumulators(self, name, x):
+        """Integer sums and activation scales of a quantized layer (after its own norm, if any)."""
+        if self.bl_norm and self.f.has(name + ".norm"):
+            x = self.rms(x, self.vec(name + ".norm"), self.bl_eps)
+        w = self.f.tensor(name)
+        q, a = self.quantize(x)
+        return q.astype(np.int64) @ w.codes.astype(np.int64).T, a
+
+    def linear(self, x, name, bias, bit=None):
+        bit = self.bitlinear if bit is None else bit
+        w = self.f.tensor(name)
+        if bit and self.bl_norm and self.f.has(name + ".norm"):
+            x = self.rms(x, self.vec(name + ".norm"), self.bl_eps)
+        if w.kind == "ternary" or w.kind == "i8":
+            acc, a = self._acc_prenormed(w, x)
+            accf = acc.astype(F)
+            y = accf * w.gamma / a[:, None] if w.kind == "ternary" else accf * w.scales[None, :] / a[:, None]
+        elif bit:
+            q, a = self.quantize(x)
+            y = (q.astype(F) @ w.values.reshape(w.shape[0], -1).T.astype(F)) / a[:, None]
+        else:
+            y = x @ w.values.T.astype(F)
+        if bias:
+            y = y + self.vec(name + "_bias")
+        return y.astype(F)
+
+    def _acc_prenormed(self, w, x):
+        q, a = self.quantize(x)
+        return q.astype(np.int64) @ w.codes.astype(np.int64).T, a
+
+    def rope(self, x, heads, pos):
+        x = x.reshape(len(pos), heads, self.hd).copy()
+        c, s = self.cos[pos][:, None, :], self.sin[pos][:, None, :]
+        p = self.hd // 2
+        if self.pairing == "interleaved":
+            a, b = x[..., 0::2].copy(), x[..., 1::2].copy()
+            x[..., 0::2], x[..., 1::2] = a * c - b * s, a * s + b * c
+        else:
+            a, b = x[..., :p].copy(), x[..., p:].copy()
+            x[..., :p], x[..., p:] = a * c - b * s, a * s + b * c
+        return x.reshape(len(pos), heads * self.hd)
+
+    def attention(self, q, k, v):
+        n, hd, group = q.shape[0], self.hd, self.nh // self.nkv
+        out = np.zeros((n, self.D), dtype=F)
+        scale = F(1) / np.sqrt(F(hd))
+        mask = np.triu(np.full((n, n), -np.inf, dtype=F), 1)
+        for h in range(self.nh):
+            kh = h // group
+            qh, khm, vh = q[:, h * hd:(h + 1) * hd], k[:, kh * hd:(kh + 1) * hd], v[:, kh * hd:(kh + 1) * hd]
+            s = (qh @ khm.T) * scale + mask
+            s = np.exp(s - s.max(axis=-1, keepdims=True))
+            s = s / s.sum(axis=-1, keepdims=True)
+            out[:, h * hd:(h + 1) * hd] = s @ vh
+        return out
+
+    def act(self, h):
+        if self.activation == "gelu":
+            erf = np.vectorize(math.erf)
+            return (0.5 * h.astype(np.float64) * (1 + erf(h.astype(np.float64) / math.sqrt(2)))).astype(F)
+        if self.activation == "relu":
+            return np.maximum(h, F(0))
+        return (h / (F(1) + np.exp(-h))).astype(F)
+
+    # --- the model ----------------------------------------------------------------------------
+    def forward(self, tokens):
+        """Logits (n, V) for tokens at positions 0..n-1 (n ≤ context length)."""
+        n, D, lb = len(tokens), self.D, self.linear_bias
+        pos = np.arange(n)
+        x = self.vec("token_embd").reshape(self.V, D)[tokens].copy()
+        if self.position == "learned":
+            x = x + self.vec("pos_embd").reshape(self.T, D)[pos]
+        for l in range(self.L):
+            p = f"blk.{l}."
+            xin = x if self.arch == "bitgpt" else self.block_norm(x, p + "attn_norm")
+            if self.arch == "gpt2":
+                qkv = self.linear(xin, p + "attn_qkv", lb)
+                q, k, v = qkv[:, :D], qkv[:, D:2 * D], qkv[:, 2 * D:]
+            elif self.arch == "llama":
+                q, k, v = (self.linear(xin, p + s, lb) for s in ("attn_q", "attn_k", "attn_v"))
+            else:
+                q, k, v = (np.concatenate([self.linear(xin, p + f"{s}.{h}", lb) for h in range(self.nh)], axis=1)
+                           for s in ("attn_q", "attn_k", "attn_v"))
+            if self.position == "rope":
+                q, k = self.rope(q, self.nh, pos), self.rope(k, self.nkv, pos)
+            x = x + self.linear(self.attention(q, k, v), p + "attn_out", lb)
+            xin = x if self.arch == "bitgpt" else self.block_norm(x, p + "ffn_norm")
+            if self.activation == "swiglu":
+                g, u = self.linear(xin, p + "ffn_gate", lb), self.linear(xin, p + "ffn_up", lb)
+                h = (g / (F(1) + np.exp(-g))) * u
+            else:
+                h = self.act(self.linear(xin, p + "ffn_up", lb))
+            x = x + self.linear(h.astype(F), p + "ffn_down", lb)
+        x = self.block_norm(x, "output_norm")
+        head = "token_embd" if self.tied else "output"
+        logits = self.linear(x, head, False, bit=False)
+        if self.head_bias:
+            logits = logits + self.vec("output_bias")
+        return logits.astype(F)
+
+    def greedy(self, tokens, steps):
+        """Greedy continuation; past the context, the last T tokens are re-run from position 0."""
+        seq = list(tokens)
+        for _ in range(steps):
+            seq.append(int(np.argmax(self.forward(seq[-self.T:])[-1])))
+        return seq[len(tokens):]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model")
+    ap.add_argument("--tokens", help="comma-separated ids")
+    ap.add_argument("--logits-out", help="write float32 .npy (positions, vocab)")
+    ap.add_argument("--greedy", type=int, help="print this many greedy tokens as JSON")
+    ap.add_argument("--accumulators", help="a BitLinear tensor name")
+    ap.add_argument("--input", help=".npy input (n, cols) for --accumulators")
+    args = ap.parse_args()
+    model = Model(args.model)
+    if args.accumulators:
+        x = np.load(args.input).astype(F)
+        acc, a = model.accumulators(args.accumulators, x)
+        json.dump({"acc": acc.astype(np.int64).ravel().tolist(), "scales": [float(v) for v in a]}, sys.stdout)
+        return
+    tokens = [int(t) for t in args.tokens.split(",")] if args.tokens else [0]
+    logits = model.forward(tokens[-model.T:])
+    if args.logits_out:
+        np.save(args.logits_out, logits)
+    if args.greedy is not None:
+        json.dump({"tokens": model.greedy(tokens, args.greedy)}, sys.stdout)
+    elif not args.logits_out:
+        np.set_printoptions(precision=6, suppress=True)
+        print(logits)
+
+
+if __name__ == "__main__":
+    main()

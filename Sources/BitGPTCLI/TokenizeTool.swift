@@ -105,6 +105,30 @@ public enum TokenizeTool {
         return s + "\""
     }
 
+    /// Batch mode for parity scripts: `json` is a JSON array of strings (encode) or of id arrays
+    /// (decode); the result is the JSON array of id arrays or of strings.
+    public static func batch(_ tokenizer: any Tokenizer, json: String, decode: Bool, allowSpecial: Bool) throws -> String {
+        guard let array = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed]) as? [Any] else {
+            throw ValidationFailure("--batch input is not a JSON array")
+        }
+        var out: [Any] = []
+        for item in array {
+            if decode {
+                guard let ids = item as? [Int] else { throw ValidationFailure("--batch --decode expects arrays of ids") }
+                out.append(try tokenizer.decode(ids))
+            } else {
+                guard let text = item as? String else { throw ValidationFailure("--batch expects strings") }
+                if !allowSpecial, let bpe = tokenizer as? ByteLevelBPE {
+                    out.append(try bpe.encode(text, allowSpecial: false))
+                } else {
+                    out.append(try tokenizer.encode(text))
+                }
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: out, options: [])
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Encodes `text` `repeats` times and returns (MB/s, ids per run).
     public static func benchmark(_ tokenizer: any Tokenizer, _ text: String, repeats: Int) throws -> (mbPerSecond: Double, ids: Int) {
         var count = 0

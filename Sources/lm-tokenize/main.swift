@@ -34,12 +34,19 @@ struct LMTokenize: ParsableCommand {
     @Option(help: "Pre-tokenizer for .tiktoken files: gpt2, cl100k, or a regex.")
     var pattern: String?
 
+    @Flag(help: "Input is a JSON array of strings (or of id arrays with --decode); output is the JSON array of results.")
+    var batch = false
+
     @Option(help: "Benchmark: encode the input this many times and print MB/s.")
     var bench: Int?
 
     func run() throws {
         let (tok, _) = try TokenizeTool.load(tokenizer, pattern: pattern)
         let input = try text ?? TokenizeTool.readStdin()
+        if batch {
+            print(try TokenizeTool.batch(tok, json: input, decode: decode, allowSpecial: !noSpecial))
+            return
+        }
         if decode {
             let ids = try TokenizeTool.parseIds(input)
             if pieces { print(try TokenizeTool.piecesText(tok, ids), terminator: "") } else { print(try tok.decode(ids)) }

@@ -23,9 +23,9 @@ public final class ByteLevelBPE: Tokenizer {
     /// Normal token bytes → id.
     private let vocab: ByteSequenceTable
     /// (left id, right id) → (rank, merged id).
-    private let pairs: PairTable
+    let pairs: PairTable
     /// Id of each single byte, or -1 when the vocabulary lacks it.
-    private let byteIds: [Int32]
+    let byteIds: [Int32]
     /// Added tokens as (bytes, id), longest first.
     private let added: [([UInt8], Int)]
     /// Whether some added token starts with byte b.

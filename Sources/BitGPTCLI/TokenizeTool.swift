@@ -11,7 +11,11 @@ public enum TokenizeTool {
     /// - Returns: the tokenizer and the section it was built from.
     public static func load(_ paths: [String], pattern: String? = nil) throws -> (any Tokenizer, TokenizerSection) {
         let section: TokenizerSection
-        if paths.count == 1, paths[0].hasSuffix(".tiktoken") {
+        if paths == ["bytes"] {
+            section = TokenizerSection(kind: .bytes)
+        } else if paths.count == 1, paths[0].hasPrefix("chars-of:") {
+            section = try charSection(ofFile: String(paths[0].dropFirst("chars-of:".count)))
+        } else if paths.count == 1, paths[0].hasSuffix(".tiktoken") {
             section = try TokenizerFiles.tiktoken(path: paths[0], pattern: patternNamed(pattern ?? "gpt2"))
         } else {
             section = try TokenizerFiles.load(paths)
@@ -21,6 +25,15 @@ public enum TokenizeTool {
             vocab = (try? BGPTFile(path: paths[0]))?.metadata["model.vocab_size"]?.integer
         }
         return (try TokenizerFactory.make(section: section, vocabSize: vocab), section)
+    }
+
+    /// A char vocabulary as nanoGPT's `prepare.py` builds it: the sorted distinct Unicode scalars
+    /// of a text file.
+    public static func charSection(ofFile path: String) throws -> TokenizerSection {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationFailure("\(path): cannot read the file") }
+        let text = try utf8Text([UInt8](data), source: path)
+        let scalars = Set(text.unicodeScalars.map { $0.value }).sorted()
+        return try TokenizerFiles.char(itos: scalars.compactMap { Unicode.Scalar($0).map { String(Character($0)) } })
     }
 
     /// The regex for a pattern name (`gpt2`, `cl100k`) or the text itself.

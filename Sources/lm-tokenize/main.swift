@@ -16,7 +16,7 @@ struct LMTokenize: ParsableCommand {
             Exit status: 0 on success, 1 on a bad file, bad input, or an unknown id.
             """)
 
-    @Option(name: .long, help: "model.bgpt, x.model, tokenizer.json, x.tiktoken, or encoder.json and vocab.bpe (repeat the option or join with a comma).")
+    @Option(name: .long, help: "model.bgpt, x.model, tokenizer.json, x.tiktoken, encoder.json and vocab.bpe (repeat the option or join with a comma), bytes, or chars-of:FILE (the characters of FILE, as nanoGPT's prepare.py).")
     var tokenizer: [String]
 
     @Option(help: "Text to encode (or ids to decode); default: stdin.")

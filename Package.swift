@@ -17,15 +17,20 @@ let package = Package(
         .executable(name: "lm-run", targets: ["lm-run"]),
         .executable(name: "lm-bench", targets: ["lm-bench"]),
         .executable(name: "kernel-bench", targets: ["kernel-bench"]),
+        .executable(name: "lm-tokenize", targets: ["lm-tokenize"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // Core library: the .bgpt format, tensors, kernels, model, sampling, tokenizers.
-        .target(name: "BitGPT", dependencies: ["CBitGPTKernels"], swiftSettings: swiftSettings),
+        .target(name: "BitGPT", dependencies: ["CBitGPTKernels", "CSentencePieceShim"], swiftSettings: swiftSettings),
         // Hot kernels in C with SIMD variants chosen at run time (not API).
         .target(name: "CBitGPTKernels"),
+        // libsentencepiece from the system (Debian: libsentencepiece-dev), found with pkg-config.
+        .systemLibrary(name: "CSentencePiece", pkgConfig: "sentencepiece", providers: [.apt(["libsentencepiece-dev"])]),
+        // extern "C" shim over the SentencePiece C++ API: opaque handle, status codes, no exceptions escape.
+        .target(name: "CSentencePieceShim", dependencies: ["CSentencePiece"]),
         // Shared pieces of the command-line tools: error reporting, progress line, formatting.
         .target(
             name: "BitGPTCLI",
@@ -40,11 +45,14 @@ let package = Package(
             name: "kernel-bench",
             dependencies: ["CBitGPTKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-tokenize", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         // Test fixtures: raw file builders, seeded RNG, closeness checks.
         .target(name: "TestSupport", dependencies: ["BitGPT"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "BitGPTTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KernelTests", dependencies: ["CBitGPTKernels"], swiftSettings: swiftSettings),
         .testTarget(name: "RuntimeTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
-    ]
+        .testTarget(name: "TokenizerTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
+    ],
+    cxxLanguageStandard: .cxx17
 )

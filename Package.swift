@@ -14,6 +14,9 @@ let package = Package(
         .library(name: "BitGPT", targets: ["BitGPT"]),
         .executable(name: "lm-inspect", targets: ["lm-inspect"]),
         .executable(name: "lm-init", targets: ["lm-init"]),
+        .executable(name: "lm-convert", targets: ["lm-convert"]),
+        .executable(name: "lm-quantize", targets: ["lm-quantize"]),
+        .executable(name: "lm-diff", targets: ["lm-diff"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +26,8 @@ let package = Package(
         .target(name: "BitGPT", dependencies: ["CBitGPTKernels"], swiftSettings: swiftSettings),
         // Hot kernels in C with SIMD variants chosen at run time (not API).
         .target(name: "CBitGPTKernels"),
+        // Checkpoint readers (PyTorch ZIP + restricted pickle, safetensors, llama2.c), family mappings, quantize, diff.
+        .target(name: "BitGPTConvert", dependencies: ["BitGPT"], swiftSettings: swiftSettings),
         // Shared pieces of the command-line tools: error reporting, progress line, formatting.
         .target(
             name: "BitGPTCLI",
@@ -30,9 +35,13 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(name: "lm-inspect", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-init", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-convert", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-quantize", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-diff", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         // Test fixtures: raw file builders, seeded RNG, closeness checks.
         .target(name: "TestSupport", dependencies: ["BitGPT"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "BitGPTTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

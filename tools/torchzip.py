@@ -119,9 +119,16 @@ def save(obj, path, stem=None):
     records = [("data.pkl", buf.getvalue()), (".format_version", b"1"), (".storage_alignment", b"64"), ("byteorder", b"little")]
     records += [("data/" + s.key, s.array.astype(s.array.dtype.newbyteorder("<")).tobytes()) for s in p.storages]
     records += [("version", b"3\n"), (".data/serialization_id", b"0" * 40)]
-    with open(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
-        for name, data in records:
-            zf.writestr(_aligned_info(zf, f"{stem}/{name}", f.tell()), data)
+    # torch.save always ends with ZIP64 end records; zipfile writes them when the entry count is
+    # over ZIP_FILECOUNT_LIMIT, so lower that limit while closing.
+    saved = zipfile.ZIP_FILECOUNT_LIMIT
+    try:
+        zipfile.ZIP_FILECOUNT_LIMIT = 0
+        with open(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
+            for name, data in records:
+                zf.writestr(_aligned_info(zf, f"{stem}/{name}", f.tell()), data)
+    finally:
+        zipfile.ZIP_FILECOUNT_LIMIT = saved
 
 
 # --- reader ---

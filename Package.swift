@@ -41,7 +41,7 @@ let package = Package(
         // Test fixtures: raw file builders, seeded RNG, closeness checks.
         .target(name: "TestSupport", dependencies: ["BitGPT"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "BitGPTTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

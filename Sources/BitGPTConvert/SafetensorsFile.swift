@@ -84,7 +84,7 @@ public final class SafetensorsFile: CheckpointSource {
             var shape: [Int] = []
             var count = 1
             for d in shapeJ {
-                guard case let .number(x) = d, x >= 0, x == x.rounded(), x < 9.0e15 else {
+                guard case let .number(x) = d, x >= 0, x == x.rounded(), x < 9.2e18 else {
                     throw .safetensors(offset: 8, reason: "tensor \"\(name)\" has a shape entry that is not a non-negative integer")
                 }
                 let (c, o) = count.multipliedReportingOverflow(by: Int(x))
@@ -94,7 +94,7 @@ public final class SafetensorsFile: CheckpointSource {
             }
             var be: [Int] = []
             for o in offs {
-                guard case let .number(x) = o, x >= 0, x == x.rounded(), x < 9.0e15 else {
+                guard case let .number(x) = o, x >= 0, x == x.rounded(), x < 9.2e18 else {
                     throw .safetensors(offset: 8, reason: "tensor \"\(name)\" has a data offset that is not a non-negative integer")
                 }
                 be.append(Int(x))

@@ -269,7 +269,8 @@ public enum CheckpointMapper {
             if ignorable(t.name) { ignored.append(t.name) } else if t.name == tiedHead(layout) && config.tiedEmbeddings { continue } else { unmatched.append(t.name) }
         }
         if !unmatched.isEmpty {
-            throw .mapping("\(layout.rawValue) checkpoint \(source.path) has tensors no rule maps: \(unmatched.joined(separator: ", "))")
+            let hint = unmatched.contains { $0.contains("parametrizations") || $0.contains("lora") } ? " (unmerged LoRA adapters: merge them into the weights first)" : ""
+            throw .mapping("\(layout.rawValue) checkpoint \(source.path) has tensors no rule maps: \(unmatched.joined(separator: ", "))\(hint)")
         }
         if !ignored.isEmpty { notes.append("ignored \(ignored.count) buffer(s) the runtime recomputes, e.g. \(ignored[0])") }
         return ConversionPlan(layout: layout, config: config, tensors: planned, notes: notes)
@@ -294,8 +295,8 @@ public enum CheckpointMapper {
             config.tiedEmbeddings = true
             return
         }
-        let sameBytes = h.shape == e.shape && h.dtype == e.dtype && h.bytes.elementsEqual(e.bytes)
-        if h.storageID == e.storageID || sameBytes {
+        // Same storage (torch.save keeps one copy), or equal bytes (a copy saved separately).
+        if h.storageID == e.storageID || (h.shape == e.shape && h.dtype == e.dtype && h.bytes.elementsEqual(e.bytes)) {
             config.tiedEmbeddings = true
             notes.append("\(head) is tied to \(embedding): stored once as token_embd")
         } else {
@@ -324,7 +325,8 @@ struct HyperParameters {
 
     func int(_ k: String, for layout: CheckpointLayout) throws(ConvertError) -> Int {
         guard let v = values[k]?.intValue else {
-            throw .mapping("\(layout.rawValue) checkpoint does not record \"\(k)\" (model_args/config): pass it on the command line")
+            let flag = k == "max_seq_len" ? "--context-length" : "--n-heads"
+            throw .mapping("\(layout.rawValue) checkpoint does not record \"\(k)\" (model_args/config/metadata): give it with \(flag)")
         }
         return v
     }

@@ -67,20 +67,30 @@ public struct Converter {
             for e in t.entries { md.set(e.key, e.value) }
         }
         return try write(plan: plan, metadata: md, to: output, precision: options.precision, sourceBytes: fileSize(source),
-                         container: source.container, progress: progress)
+                         container: source.container, release: sourceFile(source)?.release, progress: progress)
     }
 
     /// Writes a planned conversion (exposed for tests and for sources opened by the caller).
+    ///
+    /// - Parameters:
+    ///   - release: called with each source tensor's bytes once written (drops its mapped pages).
     public static func write(plan: ConversionPlan, metadata: Metadata, to output: String, precision: PrecisionPolicy, sourceBytes: Int,
-                             container: String, progress: ((Int, Int) -> Void)? = nil) throws(ConvertError) -> Summary {
-        let dtypes = plan.tensors.map { precision.dtype(for: $0.spec, sourceIsTernary: $0.ternaryScale != nil) }
+                             container: String, release: ((UnsafeRawBufferPointer) -> Void)? = nil,
+                             progress: ((Int, Int) -> Void)? = nil) throws(ConvertError) -> Summary {
+        // BitLinear weights default to ternary even when the checkpoint holds latent floats.
+        let dtypes = plan.tensors.map { precision.dtype(for: $0.spec, sourceIsTernary: $0.ternaryScale != nil || ($0.spec.role == .linear && plan.config.bitLinear)) }
         let infos = zip(plan.tensors, dtypes).map { TensorInfo(name: $0.0.spec.name, dtype: $0.1, shape: $0.0.spec.shape) }
         let total = plan.tensors.reduce(0) { $0 + $1.source.bytes.count }
         var done = 0
         do throws(FormatError) {
             let writer = try BGPTWriter(path: output, metadata: metadata, tensors: infos)
             for (p, d) in zip(plan.tensors, dtypes) {
-                try writer.write(p.spec.name, bytes: try encode(p, as: d))
+                if let raw = passThrough(p, as: d) {
+                    try writer.write(p.spec.name, bytes: raw)
+                } else {
+                    try writer.write(p.spec.name, bytes: try encode(p, as: d))
+                }
+                release?(p.source.bytes)
                 done += p.source.bytes.count
                 progress?(done, total)
             }
@@ -96,6 +106,20 @@ public struct Converter {
         }
     }
 
+    /// The source bytes themselves, when they already are the stored form of `dtype` (F32, F16 or
+    /// BF16 source to the same type; both formats are little-endian and row-major): written
+    /// straight from the mapped file, with no copy. Nil when the tensor needs encoding.
+    static func passThrough(_ p: PlannedTensor, as dtype: DType) -> UnsafeRawBufferPointer? {
+        guard p.ternaryScale == nil, p.source.groupScales == nil else { return nil }
+        switch (p.source.dtype, dtype) {
+        case (.f32, .f32), (.f16, .f16), (.bf16, .bf16): break
+        default: return nil
+        }
+        guard let r = p.rows else { return p.source.bytes }
+        let rowBytes = (p.source.shape.last ?? 0) * p.source.dtype.byteWidth
+        return UnsafeRawBufferPointer(rebasing: p.source.bytes[(r.lowerBound * rowBytes)..<(r.upperBound * rowBytes)])
+    }
+
     /// The stored bytes of one planned tensor as `dtype`. Ternary sources going to T2/T1 keep
     /// their codes and γ exactly; everything else goes through f32 values.
     public static func encode(_ p: PlannedTensor, as dtype: DType) throws(FormatError) -> [UInt8] {
@@ -107,11 +131,13 @@ public struct Converter {
         return try TensorEncoder.encode(p.values(), shape: shape, as: dtype, name: p.spec.name)
     }
 
-    static func fileSize(_ s: CheckpointSource) -> Int {
-        if let t = s as? TorchCheckpoint { return t.file.count }
-        if let t = s as? SafetensorsFile { return t.file.count }
-        if let t = s as? Llama2cFile { return t.file.count }
-        return 0
+    static func fileSize(_ s: CheckpointSource) -> Int { sourceFile(s)?.count ?? 0 }
+
+    static func sourceFile(_ s: CheckpointSource) -> SourceFile? {
+        if let t = s as? TorchCheckpoint { return t.file }
+        if let t = s as? SafetensorsFile { return t.file }
+        if let t = s as? Llama2cFile { return t.file }
+        return nil
     }
 }
 

@@ -72,25 +72,29 @@ public enum Quantizer {
             var rows: [Row] = []
             for (i, (t, d)) in zip(file.tensors, dtypes).enumerated() {
                 let view = file.view(t)
-                let bytes: [UInt8]
+                let bytesAfter: Int
                 let err: TensorError
                 if d == t.dtype {
-                    bytes = [UInt8](view.bytes)
-                    let v = view.dequantized()
-                    err = TensorError(v, v)
+                    // Unchanged: written straight from the mapped input.
+                    try writer?.write(t.name, bytes: view.bytes)
+                    bytesAfter = Int(t.byteSize)
+                    err = TensorError([], [])
                 } else if let codes = view.ternaryValues(), let g = view.ternaryScale, d == .t2 || d == .t1 {
-                    bytes = TensorEncoder.ternary(codes, scale: g, rows: t.rows, cols: t.cols, as: d)
-                    let v = view.dequantized()
-                    err = TensorError(v, v)
+                    // T2 <-> T1: the same codes and scale, repacked.
+                    let bytes = TensorEncoder.ternary(codes, scale: g, rows: t.rows, cols: t.cols, as: d)
+                    try writer?.write(t.name, bytes: bytes)
+                    bytesAfter = bytes.count
+                    err = TensorError([], [])
                 } else {
                     let before = view.dequantized()
-                    bytes = try TensorEncoder.encode(before, shape: t.shape, as: d, name: t.name)
+                    let bytes = try TensorEncoder.encode(before, shape: t.shape, as: d, name: t.name)
                     let info = TensorInfo(name: t.name, dtype: d, shape: t.shape, byteSize: UInt64(bytes.count))
                     let after = bytes.withUnsafeBytes { b in TensorView(info: info, base: b.baseAddress!).dequantized() }
                     err = TensorError(before, after)
+                    try writer?.write(t.name, bytes: bytes)
+                    bytesAfter = bytes.count
                 }
-                try writer?.write(t.name, bytes: bytes)
-                rows.append(Row(name: t.name, from: t.dtype, to: d, bytesBefore: Int(t.byteSize), bytesAfter: bytes.count, error: err))
+                rows.append(Row(name: t.name, from: t.dtype, to: d, bytesBefore: Int(t.byteSize), bytesAfter: bytesAfter, error: err))
                 progress?(i + 1, file.tensors.count)
             }
             try writer?.finish()

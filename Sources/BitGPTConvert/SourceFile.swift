@@ -61,6 +61,18 @@ public final class SourceFile: @unchecked Sendable {
     /// The number of bytes.
     public var count: Int { bytes.count }
 
+    /// Tells the kernel that the mapped pages under `range` (a slice of ``bytes``) are not needed
+    /// any more, so a streaming conversion keeps only the tensor at hand resident. The mapping is
+    /// private and read-only, so dropped pages are simply read again from the file if touched.
+    public func release(_ range: UnsafeRawBufferPointer) {
+        guard mapped, let base = bytes.baseAddress, let start = range.baseAddress, range.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (start - base) / page * page
+        let hi = min(bytes.count, ((start - base) + range.count + page - 1) / page * page)
+        guard hi > lo else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + lo), hi - lo, MADV_DONTNEED)
+    }
+
     /// Reads a little-endian integer at `offset`; the caller has checked the bounds.
     @inline(__always) func le<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
         T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))

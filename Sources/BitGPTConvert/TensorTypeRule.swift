@@ -39,8 +39,9 @@ public struct TensorTypeRule: Equatable, Sendable, CustomStringConvertible {
 /// Chooses the stored dtype of each tensor: roles first, then `--tensor-type` rules.
 ///
 /// Defaults (`formats/bgpt.md` keeps embeddings and the head at higher precision):
-/// - linear weights take `linear` (the `--dtype` flag); without it, ternary sources stay ternary
-///   (T2) and float sources stay F32;
+/// - linear weights take `linear` (the `--dtype` flag); without it, ternary sources and the
+///   BitLinear weights of a BitGPT model are T2 (the caller passes `sourceIsTernary`), float
+///   sources stay F32;
 /// - embeddings and the untied classifier are F32, or F16 when `--dtype f16`;
 /// - norm gains and biases are always F32.
 public struct PrecisionPolicy: Sendable {

@@ -1,6 +1,6 @@
 /// A parsed JSON value, from a small bounded parser for headers of untrusted files.
 ///
-/// The parser is iterative-free but depth-capped (recursion at most ``JSONValue/maxDepth`` levels),
+/// The parser is recursive but depth-capped (at most ``JSONValue/maxDepth`` levels) and value-capped,
 /// refuses duplicate object keys (safetensors forbids them, `formats-and-security.md` §2.2), and
 /// works on bytes already bounds-checked by the caller.
 public indirect enum JSONValue: Equatable {
@@ -14,6 +14,8 @@ public indirect enum JSONValue: Equatable {
 
     /// The deepest nesting accepted.
     public static let maxDepth = 64
+    /// The most values (of any kind) in one document: bounds memory for a 100 MB header of `[0,0,0,…]`.
+    public static let maxValues = 4_000_000
 
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
@@ -61,6 +63,7 @@ public struct JSONError: Error, Equatable {
 private struct JSONParser {
     let b: UnsafeRawBufferPointer
     var i = 0
+    var values = 0
 
     mutating func skipSpace() {
         while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
@@ -77,6 +80,8 @@ private struct JSONParser {
 
     mutating func value(depth: Int) throws -> JSONValue {
         guard depth < JSONValue.maxDepth else { throw fail("nested deeper than \(JSONValue.maxDepth)") }
+        values += 1
+        guard values <= JSONValue.maxValues else { throw fail("more than \(JSONValue.maxValues) values") }
         guard i < b.count else { throw fail("unexpected end of JSON") }
         switch b[i] {
         case UInt8(ascii: "{"):

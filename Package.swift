@@ -18,6 +18,9 @@ let package = Package(
         .executable(name: "lm-bench", targets: ["lm-bench"]),
         .executable(name: "kernel-bench", targets: ["kernel-bench"]),
         .executable(name: "lm-tokenize", targets: ["lm-tokenize"]),
+        .executable(name: "lm-convert", targets: ["lm-convert"]),
+        .executable(name: "lm-quantize", targets: ["lm-quantize"]),
+        .executable(name: "lm-diff", targets: ["lm-diff"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,6 +34,8 @@ let package = Package(
         .systemLibrary(name: "CSentencePiece", pkgConfig: "sentencepiece", providers: [.apt(["libsentencepiece-dev"])]),
         // extern "C" shim over the SentencePiece C++ API: opaque handle, status codes, no exceptions escape.
         .target(name: "CSentencePieceShim", dependencies: ["CSentencePiece"]),
+        // Checkpoint readers (PyTorch ZIP + restricted pickle, safetensors, llama2.c), family mappings, quantize, diff.
+        .target(name: "BitGPTConvert", dependencies: ["BitGPT"], swiftSettings: swiftSettings),
         // Shared pieces of the command-line tools: error reporting, progress line, formatting.
         .target(
             name: "BitGPTCLI",
@@ -51,6 +56,13 @@ let package = Package(
         .testTarget(name: "BitGPTTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KernelTests", dependencies: ["CBitGPTKernels"], swiftSettings: swiftSettings),
         .testTarget(name: "RuntimeTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-convert", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-quantize", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-diff", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
+        // Test fixtures: raw file builders, seeded RNG, closeness checks.
+        .target(name: "TestSupport", dependencies: ["BitGPT"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "BitGPTTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TokenizerTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ],

@@ -155,3 +155,17 @@ class BGPT:
             start = self.data_offset + offset
             self._cache[name] = Tensor(name, dtype, shape, self.data[start:start + size])
         return self._cache[name]
+
+
+def read(path):
+    """(metadata dict, {name: (dtype name, shape, float32 values)}) for every tensor of a file."""
+    f = BGPT(path)
+    return f.metadata, {n: (t.dtype, t.shape, t.values) for n, t in ((n, f.tensor(n)) for n in f.infos)}
+
+
+def ternary(path, name):
+    """(ternary codes as int8 (rows, cols), gamma) of a T2/T1 tensor."""
+    t = BGPT(path).tensor(name)
+    if t.kind != "ternary":
+        raise ValueError(f"tensor {name} is {t.dtype}, not ternary")
+    return t.codes, t.gamma

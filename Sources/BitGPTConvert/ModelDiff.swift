@@ -1,0 +1,137 @@
+import BitGPT
+import Foundation
+
+/// The differences between two .bgpt files (`lm-diff`): metadata, tensor sets, and per shared
+/// tensor its shape, dtype and value error (both decoded to f32).
+public struct ModelDiff {
+    /// A metadata key whose value differs, or that only one file has (nil on the other side).
+    public struct MetadataChange: Sendable {
+        public var key: String
+        public var a: String?
+        public var b: String?
+    }
+
+    /// One tensor present in both files.
+    public struct TensorComparison: Sendable {
+        public var name: String
+        public var shapeA: [Int]
+        public var shapeB: [Int]
+        public var dtypeA: DType
+        public var dtypeB: DType
+        /// Value error of b against a; nil when the shapes differ.
+        public var error: TensorError?
+    }
+
+    public var metadata: [MetadataChange] = []
+    public var onlyInA: [String] = []
+    public var onlyInB: [String] = []
+    public var tensors: [TensorComparison] = []
+
+    /// Compares `b` against `a` (a is the reference for relative errors).
+    public init(_ a: BGPTFile, _ b: BGPTFile) {
+        for e in a.metadata.entries {
+            let other = b.metadata[e.key]
+            if other != e.value { metadata.append(MetadataChange(key: e.key, a: e.value.description, b: other?.description)) }
+        }
+        for e in b.metadata.entries where !a.metadata.contains(e.key) {
+            metadata.append(MetadataChange(key: e.key, a: nil, b: e.value.description))
+        }
+        onlyInA = a.tensors.filter { b.info($0.name) == nil }.map { $0.name }
+        onlyInB = b.tensors.filter { a.info($0.name) == nil }.map { $0.name }
+        for ta in a.tensors {
+            guard let tb = b.info(ta.name) else { continue }
+            var c = TensorComparison(name: ta.name, shapeA: ta.shape, shapeB: tb.shape, dtypeA: ta.dtype, dtypeB: tb.dtype, error: nil)
+            if ta.shape == tb.shape { c.error = TensorError(a.view(ta).dequantized(), b.view(tb).dequantized()) }
+            tensors.append(c)
+        }
+    }
+
+    /// Whether the files differ structurally (tensor sets or shapes).
+    public var structureDiffers: Bool { !onlyInA.isEmpty || !onlyInB.isEmpty || tensors.contains { $0.error == nil } }
+
+    /// Whether any tensor's max abs difference exceeds `tolerance`, or the structure differs.
+    public func exceeds(tolerance: Double) -> Bool {
+        structureDiffers || tensors.contains { ($0.error?.maxAbs ?? .infinity) > tolerance || $0.error?.maxAbs.isNaN == true }
+    }
+
+    /// The report as text.
+    public func text() -> String {
+        var s = ""
+        if metadata.isEmpty { s += "metadata: identical\n" } else {
+            s += "metadata: \(metadata.count) difference(s)\n"
+            for m in metadata { s += "  \(m.key): \(m.a ?? "(absent)") → \(m.b ?? "(absent)")\n" }
+        }
+        for n in onlyInA { s += "only in a: \(n)\n" }
+        for n in onlyInB { s += "only in b: \(n)\n" }
+        let w = max(6, tensors.map { $0.name.count }.max() ?? 0)
+        s += padRight("tensor", w) + "  " + padRight("dtype", 9) + padLeft("max abs", 12) + padLeft("rel rms", 12) + padLeft("cosine", 13) + "\n"
+        for t in tensors {
+            let dt = t.dtypeA == t.dtypeB ? t.dtypeA.description : "\(t.dtypeA)→\(t.dtypeB)"
+            if let e = t.error {
+                s += padRight(t.name, w) + "  " + padRight(dt, 9) + padLeft(String(format: "%.3e", e.maxAbs), 12)
+                s += padLeft(String(format: "%.3e", e.relativeRMS), 12) + padLeft(String(format: "%.8f", e.cosine), 13) + "\n"
+            } else {
+                s += "\(t.name) \(dt) shape \(t.shapeA) vs \(t.shapeB)\n"
+            }
+        }
+        let worst = tensors.compactMap { $0.error?.maxAbs }.max() ?? 0
+        s += String(format: "%d tensors compared, largest max abs difference %.3e\n", tensors.count, worst)
+        return s
+    }
+
+    /// The report as a JSON object (schema `bitgpt.diff/1`).
+    public func jsonObject() -> [String: Any] {
+        func num(_ x: Double) -> Any { x.isFinite ? x : "\(x)" }
+        return [
+            "schema": "bitgpt.diff/1",
+            "metadata": metadata.map { ["key": $0.key, "a": $0.a ?? NSNull(), "b": $0.b ?? NSNull()] as [String: Any] },
+            "only_in_a": onlyInA,
+            "only_in_b": onlyInB,
+            "tensors": tensors.map { t -> [String: Any] in
+                var o: [String: Any] = ["name": t.name, "shape_a": t.shapeA, "shape_b": t.shapeB, "dtype_a": t.dtypeA.description,
+                                        "dtype_b": t.dtypeB.description]
+                if let e = t.error {
+                    o["max_abs"] = num(e.maxAbs)
+                    o["relative_rms"] = num(e.relativeRMS)
+                    o["cosine"] = num(e.cosine)
+                }
+                return o
+            },
+        ]
+    }
+
+    /// Serializes ``jsonObject()`` with sorted keys.
+    public func json() -> String {
+        guard let d = try? JSONSerialization.data(withJSONObject: jsonObject(), options: [.prettyPrinted, .sortedKeys]) else { return "{}" }
+        return String(decoding: d, as: UTF8.self)
+    }
+
+    // MARK: - Logits comparison (hook for the runtime)
+
+    /// Computes next-token logits of a model for a prompt: one row per prompt position.
+    ///
+    /// The runtime provides this (the integrator sets ``logitsProvider``); the converter library
+    /// cannot run models itself.
+    public typealias LogitsProvider = (_ model: BGPTFile, _ prompt: String) throws -> [[Float]]
+
+    /// The runtime's logits function, set by the executable that links the runtime; nil until then.
+    nonisolated(unsafe) public static var logitsProvider: LogitsProvider?
+
+    /// Runs both models on `prompt` and compares the logits row by row.
+    ///
+    /// - Returns: the error over all rows, and how many rows agree on the argmax.
+    /// - Throws: ``ConvertError/badOption(_:)`` when no provider is set or the row counts differ,
+    ///   or whatever the provider throws.
+    public static func compareLogits(_ a: BGPTFile, _ b: BGPTFile, prompt: String) throws -> (error: TensorError, argmaxAgree: Int, rows: Int) {
+        guard let run = logitsProvider else {
+            throw ConvertError.badOption("--prompt needs the runtime's forward pass, which this build of lm-diff does not link yet")
+        }
+        let la = try run(a, prompt), lb = try run(b, prompt)
+        guard la.count == lb.count, zip(la, lb).allSatisfy({ $0.count == $1.count }) else {
+            throw ConvertError.badOption("the two models give logits of different shapes for the prompt")
+        }
+        func argmax(_ r: [Float]) -> Int { r.indices.max { r[$0] < r[$1] } ?? 0 }
+        let agree = zip(la, lb).filter { argmax($0) == argmax($1) }.count
+        return (TensorError(la.flatMap { $0 }, lb.flatMap { $0 }), agree, la.count)
+    }
+}

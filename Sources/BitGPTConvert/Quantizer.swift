@@ -1,0 +1,112 @@
+import BitGPT
+import Foundation
+
+/// Re-encodes the tensors of a .bgpt file in another dtype (`lm-quantize`).
+///
+/// Linear weights (by the architecture's ``ModelConfig/tensorSpecs`` roles) go to the target
+/// dtype; embeddings, the classifier, norms and biases keep theirs unless a
+/// ``TensorTypeRule`` says otherwise. Each tensor is decoded to f32, encoded with
+/// ``TensorEncoder`` and decoded again to measure the quantization error. Ternary → ternary
+/// (T2 ↔ T1) repacks the codes and γ exactly. The output is written atomically, one tensor at a time.
+public enum Quantizer {
+    /// What happened to one tensor.
+    public struct Row: Sendable {
+        public var name: String
+        public var from: DType
+        public var to: DType
+        public var bytesBefore: Int
+        public var bytesAfter: Int
+        /// Values before vs after (zero when unchanged).
+        public var error: TensorError
+    }
+
+    /// The whole run.
+    public struct Report: Sendable {
+        public var rows: [Row]
+        public var bytesBefore: Int { rows.reduce(0) { $0 + $1.bytesBefore } }
+        public var bytesAfter: Int { rows.reduce(0) { $0 + $1.bytesAfter } }
+        /// Whether an output file was written (false for a dry run).
+        public var written: Bool
+
+        /// One line per tensor, then the totals.
+        public func text() -> String {
+            let w = max(6, rows.map { $0.name.count }.max() ?? 0)
+            var s = padRight("tensor", w) + "  from    to   " + padLeft("bytes", 12) + padLeft("after", 12) + padLeft("rmse", 12) + padLeft("max abs", 12) + "\n"
+            for r in rows {
+                s += padRight(r.name, w) + "  " + padRight(r.from.description, 4) + " → " + padRight(r.to.description, 4) + " "
+                s += padLeft("\(r.bytesBefore)", 12) + padLeft("\(r.bytesAfter)", 12)
+                s += padLeft(String(format: "%.3e", r.error.rmse), 12) + padLeft(String(format: "%.3e", r.error.maxAbs), 12) + "\n"
+            }
+            let ratio = bytesBefore > 0 ? Double(bytesAfter) / Double(bytesBefore) : 1
+            s += String(format: "total: %d → %d bytes (%.1f%%)%@\n", bytesBefore, bytesAfter, 100 * ratio, written ? "" : "; dry run, nothing written")
+            return s
+        }
+    }
+
+    /// The dtype each tensor of `file` gets.
+    public static func plan(_ file: BGPTFile, to target: DType, rules: [TensorTypeRule]) -> [DType] {
+        let roles = Dictionary((try? ModelConfig(metadata: file.metadata))?.tensorSpecs.map { ($0.name, $0.role) } ?? [], uniquingKeysWith: { a, _ in a })
+        return file.tensors.map { t in
+            var d = t.dtype
+            let role = roles[t.name] ?? (t.shape.count == 2 && !["token_embd", "pos_embd", "output"].contains(t.name) ? .linear : .vector)
+            if role == .linear { d = target }
+            for r in rules where r.matches(t.name) { d = r.dtype }
+            return d
+        }
+    }
+
+    /// Quantizes `input` into `output` (nil: dry run, nothing written).
+    ///
+    /// - Parameters:
+    ///   - progress: called after each tensor with (tensors done, tensors in all).
+    /// - Throws: ``ConvertError/format(_:)`` for read or write errors (the output is untouched on error).
+    public static func quantize(input: String, output: String?, to target: DType, rules: [TensorTypeRule] = [],
+                                progress: ((Int, Int) -> Void)? = nil) throws(ConvertError) -> Report {
+        do throws(FormatError) {
+            let file = try BGPTFile(path: input)
+            let dtypes = plan(file, to: target, rules: rules)
+            var meta = file.metadata
+            meta.set("general.converter", .string("lm-quantize \(BitGPTVersion.string)"))
+            let infos = zip(file.tensors, dtypes).map { TensorInfo(name: $0.0.name, dtype: $0.1, shape: $0.0.shape) }
+            let writer = try output.map { o throws(FormatError) in try BGPTWriter(path: o, metadata: meta, tensors: infos) }
+            var rows: [Row] = []
+            for (i, (t, d)) in zip(file.tensors, dtypes).enumerated() {
+                let view = file.view(t)
+                let bytesAfter: Int
+                let err: TensorError
+                if d == t.dtype {
+                    // Unchanged: written straight from the mapped input.
+                    try writer?.write(t.name, bytes: view.bytes)
+                    bytesAfter = Int(t.byteSize)
+                    err = TensorError([], [])
+                } else if let codes = view.ternaryValues(), let g = view.ternaryScale, d == .t2 || d == .t1 {
+                    // T2 <-> T1: the same codes and scale, repacked.
+                    let bytes = TensorEncoder.ternary(codes, scale: g, rows: t.rows, cols: t.cols, as: d)
+                    try writer?.write(t.name, bytes: bytes)
+                    bytesAfter = bytes.count
+                    err = TensorError([], [])
+                } else {
+                    let before = view.dequantized()
+                    let bytes = try TensorEncoder.encode(before, shape: t.shape, as: d, name: t.name)
+                    let info = TensorInfo(name: t.name, dtype: d, shape: t.shape, byteSize: UInt64(bytes.count))
+                    let after = bytes.withUnsafeBytes { b in TensorView(info: info, base: b.baseAddress!).dequantized() }
+                    err = TensorError(before, after)
+                    try writer?.write(t.name, bytes: bytes)
+                    bytesAfter = bytes.count
+                }
+                rows.append(Row(name: t.name, from: t.dtype, to: d, bytesBefore: Int(t.byteSize), bytesAfter: bytesAfter, error: err))
+                progress?(i + 1, file.tensors.count)
+            }
+            try writer?.finish()
+            return Report(rows: rows, written: writer != nil)
+        } catch {
+            throw .format(error)
+        }
+    }
+}
+
+
+/// `s` followed by spaces up to `width` characters.
+func padRight(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
+/// `s` preceded by spaces up to `width` characters (at least one space).
+func padLeft(_ s: String, _ width: Int) -> String { s.count >= width ? " " + s : String(repeating: " ", count: width - s.count) + s }

@@ -1,0 +1,56 @@
+import BitGPT
+
+/// Builds the `tokenizer.*` metadata section of a .bgpt file from a tokenizer file.
+///
+/// Supported now: nanoGPT's `meta.pkl` (a plain pickle of `{'vocab_size', 'itos', 'stoi'}`, read
+/// with the same restricted ``PickleMachine`` as checkpoints, no globals allowed) → a `char`
+/// tokenizer whose `tokenizer.tokens` are `itos` in id order, with `unknown_policy = "error"`.
+/// SentencePiece `.model`, Hugging Face `tokenizer.json`, `.tiktoken` and llama2.c `tokenizer.bin`
+/// come from the tokenizer library and are refused here with a clear message.
+public enum TokenizerImport {
+    /// The tokenizer section for the file at `path`.
+    ///
+    /// - Parameters:
+    ///   - path: the tokenizer file.
+    ///   - vocabSize: the model's `model.vocab_size`; the tokenizer may have fewer tokens (padded
+    ///     embeddings) but never more.
+    /// - Throws: ``ConvertError/tokenizer(_:)``, or a pickle error for a hostile `meta.pkl`.
+    public static func metadata(path: String, vocabSize: Int) throws(ConvertError) -> Metadata {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".pkl") || lower.hasSuffix(".pickle") {
+            return try charTokenizer(SourceFile(path: path), vocabSize: vocabSize)
+        }
+        let kind = lower.hasSuffix(".model") ? "SentencePiece .model" : lower.hasSuffix(".json") ? "tokenizer.json"
+            : lower.hasSuffix(".tiktoken") ? ".tiktoken" : lower.hasSuffix(".bin") ? "llama2.c tokenizer.bin" : "this kind of tokenizer file"
+        throw .tokenizer("\(path): \(kind) is not yet supported by lm-convert (only nanoGPT meta.pkl char vocabularies are)")
+    }
+
+    /// Reads a nanoGPT `meta.pkl` into a `char` tokenizer section.
+    public static func charTokenizer(_ file: SourceFile, vocabSize: Int) throws(ConvertError) -> Metadata {
+        let root = try PickleMachine(bytes: file.bytes, storages: [:], opaqueClasses: []).run()
+        guard case let .dict(itos)? = root["itos"] else { throw .tokenizer("\(file.path): no 'itos' dict (not a nanoGPT meta.pkl)") }
+        let n = itos.entries.count
+        guard n > 0, n <= vocabSize else {
+            throw .tokenizer("\(file.path): \(n) tokens, but the model's vocabulary has \(vocabSize) rows")
+        }
+        if let v = root["vocab_size"]?.intValue, v != n { throw .tokenizer("\(file.path): vocab_size is \(v) but itos has \(n) entries") }
+        var tokens: [String] = []
+        tokens.reserveCapacity(n)
+        for id in 0..<n {
+            guard let s = itos[int: id]?.stringValue else { throw .tokenizer("\(file.path): itos has no string for id \(id)") }
+            guard !s.isEmpty else { throw .tokenizer("\(file.path): itos[\(id)] is empty") }
+            tokens.append(s)
+        }
+        guard Set(tokens).count == n else { throw .tokenizer("\(file.path): itos maps two ids to the same text") }
+        if case let .dict(stoi)? = root["stoi"] {
+            for (id, s) in tokens.enumerated() where stoi[s]?.intValue != id {
+                throw .tokenizer("\(file.path): stoi[\(MetadataValue.string(s))] does not equal \(id), the inverse of itos")
+            }
+        }
+        var m = Metadata()
+        m.set("tokenizer.kind", .string("char"))
+        m.set("tokenizer.tokens", .array(.string(tokens)))
+        m.set("tokenizer.unknown_policy", .string("error"))
+        return m
+    }
+}

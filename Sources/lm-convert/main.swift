@@ -1,0 +1,79 @@
+import ArgumentParser
+import BitGPT
+import BitGPTCLI
+import BitGPTConvert
+
+/// `lm-convert`: turn a PyTorch, safetensors or llama2.c checkpoint into a .bgpt model.
+@main
+struct LMConvert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lm-convert",
+        abstract: "Convert a nanoGPT, BitGPT, lilLM, LightGPT or llama2.c checkpoint (.pt, .safetensors, .bin) to .bgpt.",
+        discussion: """
+            The checkpoint is read without Python: .pt files through a restricted unpickler that \
+            refuses any global outside its allowlist and never runs code. The layout is detected \
+            from the tensor names (--arch overrides). Linear weights take --dtype (default: as the \
+            source, so a BitGPT checkpoint stays ternary, exactly); embeddings and the classifier \
+            stay F32 (F16 with --dtype f16); norms and biases stay F32. --tensor-type rules \
+            override per tensor, e.g. --tensor-type 'blk.*.ffn_down=int8' (last match wins).
+
+            Exit status: 0 on success, 1 on any error (the output is never left half-written).
+            """)
+
+    @Argument(help: "Input checkpoint: .pt/.pth (torch.save), .safetensors, or llama2.c .bin.")
+    var input: String
+    @Argument(help: "Output .bgpt path.")
+    var output: String
+
+    @Option(help: "Source layout: nanogpt, bitgpt, lillm, lightgpt, llama2c (default: detected).")
+    var arch: String?
+    @Option(help: "dtype of linear weights: f32, f16, int8, ternary (t2) or t1.")
+    var dtype: String?
+    @Option(name: .customLong("tensor-type"), help: "Per-tensor override PATTERN=TYPE (glob on .bgpt names); repeatable.")
+    var tensorTypes: [String] = []
+    @Option(help: "Tokenizer file to embed (nanoGPT meta.pkl).")
+    var tokenizer: String?
+    @Option(help: "Model name for general.name (default: output file stem).")
+    var name: String?
+    @Option(help: "Query heads, when the checkpoint does not record them.") var nHeads: Int?
+    @Option(help: "Key/value heads, when the checkpoint does not record them.") var nKvHeads: Int?
+    @Option(help: "Context length (positions), when the checkpoint does not record it.") var contextLength: Int?
+    @Option(help: "Norm epsilon override.") var normEps: Float?
+    @Option(name: .customLong("allow-global"), help: "Extra pickled class to keep as an opaque record (module.Name); repeatable.")
+    var allowGlobals: [String] = []
+
+    func validate() throws {
+        if let a = arch, CheckpointLayout(rawValue: a) == nil {
+            throw ValidationError("--arch must be one of \(CheckpointLayout.allCases.map { $0.rawValue }.joined(separator: ", "))")
+        }
+        if let d = dtype, DType(name: d) == nil { throw ValidationError("--dtype \"\(d)\" is not f32, f16, int8 or ternary") }
+        for t in tensorTypes {
+            do { _ = try TensorTypeRule(parsing: t) } catch { throw ValidationError(error.description) }
+        }
+    }
+
+    func run() throws {
+        var options = Converter.Options()
+        options.layout = arch.flatMap { CheckpointLayout(rawValue: $0) }
+        options.precision = PrecisionPolicy(linear: dtype.flatMap { DType(name: $0) },
+                                            rules: try tensorTypes.map { s throws in try TensorTypeRule(parsing: s) })
+        options.tokenizer = tokenizer
+        options.name = name
+        options.overrides = HyperOverrides(nHeads: nHeads, nKVHeads: nKvHeads, contextLength: contextLength, normEps: normEps)
+        options.extraOpaqueClasses = Set(allowGlobals)
+        // The total is known once the source is open: the line starts at the first tensor.
+        var progress: ProgressLine?
+        let summary: Converter.Summary
+        do {
+            summary = try Converter.convert(input: input, output: output, options: options) { done, total in
+                if progress == nil { progress = ProgressLine("convert", total: Double(total), unit: "MB", scale: 1e6) }
+                progress?.update(Double(done))
+            }
+        } catch {
+            progress?.finish()
+            throw FileFailure(input, error)
+        }
+        progress?.finish()
+        print(ConvertReport.text(summary, output: output), terminator: "")
+    }
+}

@@ -1,0 +1,80 @@
+import BitGPT
+import Foundation
+import Testing
+@testable import BitGPTConvert
+
+/// Converts every case of `../shared/fixtures` (real checkpoints written by the projects' own
+/// training code). Skips with a notice when the folder is absent. The converted files are left in
+/// `/tmp/bitgpt-fixtures/<case>.bgpt` for the runtime's logit-parity tests.
+@Suite("Shared fixtures (real checkpoints)")
+struct SharedFixtureTests {
+    static var cases: [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: TestFiles.shared) else { return [] }
+        return names.filter { FileManager.default.fileExists(atPath: TestFiles.shared + "/\($0)/case.json") }.sorted()
+    }
+
+    @Test("every shared fixture converts with the right architecture, shapes and (BitGPT) exact ternary codes and scales")
+    func convertAll() throws {
+        let cases = SharedFixtureTests.cases
+        guard !cases.isEmpty else {
+            print("notice: \(TestFiles.shared) not found; skipping the shared-fixture conversions")
+            return
+        }
+        let outDir = "/tmp/bitgpt-fixtures"
+        try? FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        for name in cases {
+            let dir = TestFiles.shared + "/" + name
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/case.json"))) as? [String: Any])
+            let ckpt = dir + "/" + (try #require(json["checkpoint"] as? String))
+            let source = try #require(json["source"] as? [String: Any])
+            let cfg = try #require(source["config"] as? [String: Any])
+            var o = Converter.Options()
+            if let tok = json["tokenizer"] as? String { o.tokenizer = dir + "/" + tok }
+            let out = outDir + "/\(name).bgpt"
+            let summary = try Converter.convert(input: ckpt, output: out, options: o)
+            let file = try BGPTFile(path: out)
+            let config = try ModelConfig(metadata: file.metadata)
+            try config.checkTensors(in: file)
+            try file.verify()
+            #expect(file.tensors.count == config.tensorSpecs.count)
+            #expect(config.nLayers == cfg["n_layer"] as? Int)
+            #expect(config.nHeads == cfg["n_head"] as? Int)
+            #expect(config.dim == cfg["n_embd"] as? Int)
+            #expect(config.contextLength == cfg["block_size"] as? Int)
+            #expect(config.vocabSize == cfg["vocab_size"] as? Int)
+            #expect(try file.metadata.string("tokenizer.kind") == "char")
+            #expect(try file.metadata.strings("tokenizer.tokens").count == cfg["vocab_size"] as? Int)
+
+            // Every tensor against the checkpoint: F32 bit for bit, ternary codes and 1/meta exactly.
+            let ck = try TorchCheckpoint(path: ckpt)
+            let plan = summary.layout
+            let src = try CheckpointMapper.plan(ck, meta: metaScales(ck))
+            var ternary = 0
+            for p in src.tensors {
+                let v = try file.tensor(p.spec.name)
+                if let g = p.ternaryScale {
+                    ternary += 1
+                    let codes = try #require(p.source.ternaryCodes())
+                    #expect(v.ternaryValues() == codes, "\(p.spec.name)")
+                    let module = String(p.source.name.dropLast(".weight".count))
+                    let s = try #require(metaScales(ck)[module])
+                    #expect(v.ternaryScale?.bitPattern == (1 / s).bitPattern, "\(p.spec.name)")
+                    #expect(g == 1 / s)
+                } else {
+                    #expect(v.info.dtype == .f32)
+                    #expect(v.dequantized().map { $0.bitPattern } == p.values().map { $0.bitPattern }, "\(p.spec.name)")
+                }
+            }
+            if plan == .bitgpt { #expect(ternary == config.nLayers * (3 * config.nHeads + 3)) }
+            print("shared fixture \(name): \(plan.rawValue) → \(config.architecture.rawValue), \(file.tensors.count) tensors (\(ternary) ternary), checkpoint \(summary.sourceBytes) bytes → \(out) \(summary.outputBytes) bytes")
+        }
+    }
+
+    func metaScales(_ ck: TorchCheckpoint) -> [String: Float] {
+        var out: [String: Float] = [:]
+        if case let .dict(d)? = ck.root["meta"] {
+            for (k, v) in d.entries { if let key = k.stringValue, case let .tensor(t) = v { out[key] = ck.sourceTensor(t, name: key).floats().first } }
+        }
+        return out
+    }
+}

@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "lm-init", targets: ["lm-init"]),
         .executable(name: "lm-run", targets: ["lm-run"]),
         .executable(name: "lm-bench", targets: ["lm-bench"]),
+        // libbitgpt.so: the C API (header Sources/CBitGPT/include/bitgpt.h).
+        .library(name: "bitgpt", type: .dynamic, targets: ["BitGPTCAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,6 +27,9 @@ let package = Package(
         .target(name: "BitGPT", dependencies: ["CBitGPTKernels"], swiftSettings: swiftSettings),
         // Hot kernels in C with SIMD variants chosen at run time (not API).
         .target(name: "CBitGPTKernels"),
+        // The C API: bitgpt.h and its plain-C parts, and the @_cdecl Swift functions behind it.
+        .target(name: "CBitGPT"),
+        .target(name: "BitGPTCAPI", dependencies: ["BitGPT", "CBitGPT"], swiftSettings: swiftSettings),
         // Shared pieces of the command-line tools: error reporting, progress line, formatting.
         .target(
             name: "BitGPTCLI",

@@ -21,6 +21,8 @@ let package = Package(
         .executable(name: "lm-convert", targets: ["lm-convert"]),
         .executable(name: "lm-quantize", targets: ["lm-quantize"]),
         .executable(name: "lm-diff", targets: ["lm-diff"]),
+        // libbitgpt.so: the C API (header Sources/CBitGPT/include/bitgpt.h).
+        .library(name: "bitgpt", type: .dynamic, targets: ["BitGPTCAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,6 +38,9 @@ let package = Package(
         .target(name: "CSentencePieceShim", dependencies: ["CSentencePiece"]),
         // Checkpoint readers (PyTorch ZIP + restricted pickle, safetensors, llama2.c), family mappings, quantize, diff.
         .target(name: "BitGPTConvert", dependencies: ["BitGPT"], swiftSettings: swiftSettings),
+        // The C API: bitgpt.h and its plain-C parts, and the @_cdecl Swift functions behind it.
+        .target(name: "CBitGPT"),
+        .target(name: "BitGPTCAPI", dependencies: ["BitGPT", "CBitGPT"], swiftSettings: swiftSettings),
         // Shared pieces of the command-line tools: error reporting, progress line, formatting.
         .target(
             name: "BitGPTCLI",

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Writes a model of any family with random weights: for benchmarks, tests and the out-of-the-box
 /// demo until a trained model ships.
@@ -23,7 +27,7 @@ public enum RandomModel {
         meta.set("general.name", .string("random-\(config.architecture.rawValue)-\(config.dim)x\(config.nLayers)"))
         meta.set("general.description", .string("random weights N(0, 0.02), seed \(seed)"))
         meta.set("general.converter", .string("lm-init \(BitGPTVersion.string)"))
-        meta.set("general.created", .string(ISO8601DateFormatter().string(from: Date())))
+        meta.set("general.created", .string(utcTimestamp()))
         config.write(to: &meta)
         for e in extra.entries { meta.set(e.key, e.value) }
 
@@ -59,7 +63,7 @@ public enum RandomModel {
         var m = Metadata()
         m.set("tokenizer.kind", .string("bytes"))
         let tokens = (0..<256).map { b -> String in
-            (0x21..<0x7f).contains(b) ? String(UnicodeScalar(UInt8(b))) : String(format: "<0x%02X>", b)
+            (0x21..<0x7f).contains(b) ? String(UnicodeScalar(UInt8(b))) : "<0x" + String(b, radix: 16, uppercase: true).leftPadded(to: 2) + ">"
         }
         m.set("tokenizer.tokens", .array(.string(tokens)))
         m.set("tokenizer.token_types", .array(.uint8([UInt8](repeating: 6, count: 256))))
@@ -71,4 +75,19 @@ public enum RandomModel {
 public enum BitGPTVersion {
     /// Semantic version of the package.
     public static let string = "0.1.0"
+}
+
+/// The current time as ISO 8601 UTC, e.g. `2026-11-22T17:07:39Z` (no Foundation, so libbitgpt
+/// links only libc).
+public func utcTimestamp() -> String {
+    var t = time(nil)
+    var tm = tm()
+    gmtime_r(&t, &tm)
+    func two(_ v: Int32) -> String { String(v).leftPadded(to: 2) }
+    return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))Z"
+}
+
+extension String {
+    /// The string left-padded with zeros to `width` characters.
+    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

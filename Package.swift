@@ -12,23 +12,23 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "BitGPT", targets: ["BitGPT"]),
+        // libbitgpt.so: the C API (header Sources/CBitGPT/include/bitgpt.h).
+        .library(name: "bitgpt", type: .dynamic, targets: ["BitGPTCAPI"]),
+        .executable(name: "lm-run", targets: ["lm-run"]),
         .executable(name: "lm-inspect", targets: ["lm-inspect"]),
         .executable(name: "lm-init", targets: ["lm-init"]),
-        .executable(name: "lm-run", targets: ["lm-run"]),
-        .executable(name: "lm-bench", targets: ["lm-bench"]),
-        .executable(name: "kernel-bench", targets: ["kernel-bench"]),
         .executable(name: "lm-tokenize", targets: ["lm-tokenize"]),
         .executable(name: "lm-convert", targets: ["lm-convert"]),
         .executable(name: "lm-quantize", targets: ["lm-quantize"]),
         .executable(name: "lm-diff", targets: ["lm-diff"]),
-        // libbitgpt.so: the C API (header Sources/CBitGPT/include/bitgpt.h).
-        .library(name: "bitgpt", type: .dynamic, targets: ["BitGPTCAPI"]),
+        .executable(name: "lm-bench", targets: ["lm-bench"]),
+        .executable(name: "kernel-bench", targets: ["kernel-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // Core library: the .bgpt format, tensors, kernels, model, sampling, tokenizers.
+        // MARK: Core library: the .bgpt format, tensors, kernels, model, sampling, tokenizers.
         .target(name: "BitGPT", dependencies: ["CBitGPTKernels", "CSentencePieceShim"], swiftSettings: swiftSettings),
         // Hot kernels in C with SIMD variants chosen at run time (not API).
         .target(name: "CBitGPTKernels"),
@@ -36,6 +36,8 @@ let package = Package(
         .systemLibrary(name: "CSentencePiece", pkgConfig: "sentencepiece", providers: [.apt(["libsentencepiece-dev"])]),
         // extern "C" shim over the SentencePiece C++ API: opaque handle, status codes, no exceptions escape.
         .target(name: "CSentencePieceShim", dependencies: ["CSentencePiece"]),
+
+        // MARK: Libraries over the core.
         // Checkpoint readers (PyTorch ZIP + restricted pickle, safetensors, llama2.c), family mappings, quantize, diff.
         .target(name: "BitGPTConvert", dependencies: ["BitGPT"], swiftSettings: swiftSettings),
         // The C API: bitgpt.h and its plain-C parts, and the @_cdecl Swift functions behind it.
@@ -46,30 +48,31 @@ let package = Package(
             name: "BitGPTCLI",
             dependencies: ["BitGPT", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
+
+        // MARK: Executables: parse arguments, call a library.
+        .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-inspect", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-init", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-tokenize", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-convert", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-quantize", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-diff", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-bench", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         // Kernel benchmark: GB/s and GOP/s of every kernel variant on model-sized shapes.
         .executableTarget(
             name: "kernel-bench",
             dependencies: ["CBitGPTKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
-        .executableTarget(name: "lm-tokenize", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+
+        // MARK: Tests.
         // Test fixtures: raw file builders, seeded RNG, closeness checks.
         .target(name: "TestSupport", dependencies: ["BitGPT"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "BitGPTTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KernelTests", dependencies: ["CBitGPTKernels"], swiftSettings: swiftSettings),
         .testTarget(name: "RuntimeTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lm-convert", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lm-quantize", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lm-diff", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
-        // Test fixtures: raw file builders, seeded RNG, closeness checks.
-        .target(name: "TestSupport", dependencies: ["BitGPT"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "BitGPTTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TokenizerTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "TokenizerTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -20,7 +20,11 @@ public func capiContextCreate(_ m: OpaquePointer?, _ params: UnsafePointer<bg_co
         guard threads >= 0 && threads <= 1024 else { return h.fail(BG_ERR_INVALID_ARGUMENT, "bg_context_create: n_threads \(threads) out of range") }
     }
     guard let net = h.net else { return h.fail(BG_ERR_VALIDATE_ONLY, "bg_context_create: the model was loaded with validate_only") }
-    out.pointee = retain(ContextHandle(model: h, net: net, threads: threads))
+    do {
+        out.pointee = retain(try ContextHandle(model: h, net: net, threads: threads))
+    } catch {
+        return h.fail(BG_ERR_UNSUPPORTED, "bg_context_create: \(error)")
+    }
     return BG_OK.rawValue
 }
 

@@ -48,9 +48,9 @@ final class ContextHandle: Handle {
     let model: ModelHandle
     let generator: Generator
 
-    init(model: ModelHandle, net: Transformer, threads: Int) {
+    init(model: ModelHandle, net: Transformer, threads: Int) throws {
         self.model = model
-        generator = Generator(model: net, pool: WorkerPool(threads: threads))
+        generator = try Generator(model: net, pool: WorkerPool(threads: threads))
     }
 
     /// Tokens in the sequence so far (0 before the first decode or after reset).

@@ -19,6 +19,7 @@ lib=".build-capi/release/libbitgpt.so"
 
 install -d "$prefix/lib/pkgconfig" "$prefix/include"
 install -m 0755 "$lib" "$prefix/lib/$soname"
+strip --strip-debug "$prefix/lib/$soname"   # valgrind 3.19 cannot read clang's DWARF 5
 ln -sf "$soname" "$prefix/lib/libbitgpt.so"
 install -m 0644 Sources/CBitGPT/include/bitgpt.h "$prefix/include/bitgpt.h"
 sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$version|" tools/bitgpt.pc.in > "$prefix/lib/pkgconfig/bitgpt.pc"

@@ -251,3 +251,35 @@ struct TensorViewValidationTests {
         }
     }
 }
+
+/// Programmer errors (never file contents) stop the process through `precondition`.
+@Suite("Encoder preconditions")
+struct EncoderPreconditionTests {
+    @Test("ternary() refuses a non-ternary dtype")
+    func ternaryDType() async {
+        await #expect(processExitsWith: .failure) {
+            _ = TensorEncoder.ternary([1, 0], scale: 1, rows: 1, cols: 2, as: .f32)
+        }
+    }
+
+    @Test("ternary() refuses a value count that is not rows × cols")
+    func ternaryCount() async {
+        await #expect(processExitsWith: .failure) {
+            _ = TensorEncoder.ternary([1, 0, 1], scale: 1, rows: 1, cols: 2, as: .t2)
+        }
+    }
+
+    @Test("int8() refuses scales that do not match the rows")
+    func int8Scales() async {
+        await #expect(processExitsWith: .failure) {
+            _ = TensorEncoder.int8(codes: [1, 2], scales: [1, 1], rows: 1, cols: 2)
+        }
+    }
+
+    @Test("headerChecksum() refuses a buffer shorter than the fixed header")
+    func shortHeader() async {
+        await #expect(processExitsWith: .failure) {
+            _ = [UInt8](repeating: 0, count: 10).withUnsafeBytes { BGPTFile.headerChecksum($0) }
+        }
+    }
+}

@@ -115,9 +115,9 @@ struct TensorEncoderTests {
                 let d = v.dequantized()
                 #expect(d.allSatisfy { $0.isFinite }, "\(label): \(d)")
                 if dtype == .i8 {
-                    // The largest magnitude maps to ±127 exactly.
+                    // The largest magnitude maps to ±127 · scale, within float rounding of itself.
                     let m = w.indices.max { abs(w[$0]) < abs(w[$1]) }!
-                    #expect(abs(d[m]) <= abs(w[m]) * 1.0001 && abs(d[m]) >= abs(w[m]) * 0.9999 || abs(w[m]) < 1e-37, "\(label)")
+                    #expect(abs(d[m] - w[m]) <= abs(w[m]) * 1e-6, "\(label): \(d[m]) for \(w[m])")
                 }
             }
         }
@@ -248,6 +248,38 @@ struct TensorViewValidationTests {
             withTensorView(bad, dtype: dtype, shape: shape, name: "s") { v in
                 #expect(throws: FormatError.badScale(tensor: "s", row: dtype == .i8 ? 2 : 0)) { try v.validateCodes() }
             }
+        }
+    }
+}
+
+/// Programmer errors (never file contents) stop the process through `precondition`.
+@Suite("Encoder preconditions")
+struct EncoderPreconditionTests {
+    @Test("ternary() refuses a non-ternary dtype")
+    func ternaryDType() async {
+        await #expect(processExitsWith: .failure) {
+            _ = TensorEncoder.ternary([1, 0], scale: 1, rows: 1, cols: 2, as: .f32)
+        }
+    }
+
+    @Test("ternary() refuses a value count that is not rows × cols")
+    func ternaryCount() async {
+        await #expect(processExitsWith: .failure) {
+            _ = TensorEncoder.ternary([1, 0, 1], scale: 1, rows: 1, cols: 2, as: .t2)
+        }
+    }
+
+    @Test("int8() refuses scales that do not match the rows")
+    func int8Scales() async {
+        await #expect(processExitsWith: .failure) {
+            _ = TensorEncoder.int8(codes: [1, 2], scales: [1, 1], rows: 1, cols: 2)
+        }
+    }
+
+    @Test("headerChecksum() refuses a buffer shorter than the fixed header")
+    func shortHeader() async {
+        await #expect(processExitsWith: .failure) {
+            _ = [UInt8](repeating: 0, count: 10).withUnsafeBytes { BGPTFile.headerChecksum($0) }
         }
     }
 }

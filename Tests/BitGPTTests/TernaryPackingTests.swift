@@ -73,6 +73,15 @@ struct TernaryPackingTests {
         #expect((0...255).filter { T2Packing.hasInvalidCode(UInt8($0)) }.count == 256 - 81)
     }
 
+    @Test("T1 tail: byte k holds tail elements 5k...5k+4 as digits 0 to 4, unused digits 1")
+    func t1TailLayout() {
+        let t: [Int8] = [1, 0, -1, 1, 0, -1, 1]  // codes 2 1 0 2 1 | 0 2 (1 1 1)
+        var packed = [UInt8](repeating: 0, count: 2)
+        packed.withUnsafeMutableBufferPointer { p in t.withUnsafeBufferPointer { T1Packing.packRow(p.baseAddress!, $0.baseAddress!, cols: 7) } }
+        // q = 196 → ceil(196·256/243) = 207; q = 67 → ceil(67·256/243) = 71.
+        #expect(packed == [207, 71])
+    }
+
     @Test("T1 encodes all 243 digit combinations and decodes them back")
     func t1Exhaustive() {
         var seen = Set<UInt8>()

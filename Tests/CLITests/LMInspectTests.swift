@@ -85,6 +85,14 @@ struct LMInspectTests {
         let dir = try TemporaryDirectory()
         let path = dir.file("tiny.bgpt")
         try Self.writeModel(to: path)
+        // Writer → reader: the file reads back as written.
+        let f = try BGPTFile(path: path)
+        try f.verify()
+        #expect(f.metadata.count == 9)
+        #expect(try f.metadata.strings("tokenizer.tokens") == ["a", "b", "c"])
+        #expect(try f.tensor("token_embd").f32.map(Array.init) == (0..<12).map { Float($0 % 5) * 0.5 - 1 })
+        #expect(try f.tensor("blk.0.attn_q").ternaryValues() == [-1, -1, 0, 1, 1, -1, -1, 0, 1, 1, -1, -1, 0, 1, 1, -1])
+        // Reader → lm-inspect.
         let r = try Self.inspect([path])
         #expect(r.status == 0)
         #expect(r.stderr == "")

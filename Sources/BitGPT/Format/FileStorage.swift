@@ -17,17 +17,19 @@ public final class FileStorage: @unchecked Sendable {
     public let count: Int
     private let mapped: Bool
 
-    /// Maps `path` read-only.
+    /// Maps `path` read-only. Directories, FIFOs and devices are refused.
     ///
     /// - Throws: ``FormatError/io(call:path:message:)`` naming the failing call, or
     ///   ``FormatError/tooSmall(size:)`` for a file shorter than the fixed header.
     public init(mapping path: String) throws(FormatError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { throw .io(call: "open", path: path, message: errnoMessage()) }
         defer { close(fd) }
         var st = stat()
         if fstat(fd, &st) != 0 { throw .io(call: "fstat", path: path, message: errnoMessage()) }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw .io(call: "open", path: path, message: "is a directory") }
+        if (st.st_mode & S_IFMT) != S_IFREG { throw .io(call: "open", path: path, message: "is not a regular file") }
         let size = Int(st.st_size)
         if size < BGPTLayout.fixedHeaderSize { throw .tooSmall(size: UInt64(max(size, 0))) }
         guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {

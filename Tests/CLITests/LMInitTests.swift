@@ -1,0 +1,56 @@
+import BitGPT
+import Foundation
+import TestSupport
+import Testing
+
+/// Runs the built `lm-init`: it writes a valid model of the requested shape, refuses bad flags
+/// with a usage error, and leaves nothing behind when it cannot write.
+@Suite("lm-init")
+struct LMInitTests {
+    static func tool() throws -> String {
+        guard let p = ToolRunner.executable("lm-init") else {
+            Issue.record("lm-init was not found next to the test bundle or in .build (set BITGPT_BIN_DIR)")
+            throw CancellationError()
+        }
+        return p
+    }
+
+    @Test("writes a model that opens, verifies and has the requested shape and dtype", arguments: ["gpt2", "bitgpt", "llama"])
+    func writesModel(arch: String) throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("m.bgpt")
+        let r = try ToolRunner.run(try Self.tool(), [path, "--arch", arch, "--dim", "32", "--n-layers", "2", "--n-heads", "4", "--dtype", "t1", "--context", "16"])
+        #expect(r.status == 0)
+        #expect(r.stdout == "" && r.stderr == "")
+        #expect(dir.contents() == ["m.bgpt"])
+        let f = try BGPTFile(path: path)
+        try f.verify()
+        #expect(try f.metadata.string("general.architecture") == arch)
+        #expect(try f.metadata.int("model.dim") == 32 && f.metadata.int("model.n_layers") == 2)
+        #expect(try f.metadata.string("tokenizer.kind") == "bytes")
+        #expect(f.tensors.contains { $0.dtype == .t1 })
+        for t in f.tensors { try f.view(t).validateCodes() }
+        let config = try ModelConfig(metadata: f.metadata)
+        try config.checkTensors(in: f)
+    }
+
+    @Test("a bad flag is a usage error (exit 64) and writes nothing")
+    func badFlag() throws {
+        let dir = try TemporaryDirectory()
+        let r = try ToolRunner.run(try Self.tool(), [dir.file("m.bgpt"), "--dtype", "q4"])
+        #expect(r.status == 64)
+        #expect(r.errorLines.first == "Error: --dtype \"q4\" is not a dtype")
+        #expect(dir.contents().isEmpty)
+    }
+
+    @Test("an unwritable destination exits 1 with one Error line naming it")
+    func unwritable() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("missing/m.bgpt")
+        let r = try ToolRunner.run(try Self.tool(), [path, "--dim", "32", "--n-layers", "1", "--n-heads", "4"])
+        #expect(r.status == 1)
+        #expect(r.errorLines.count == 1)
+        #expect(r.errorLines.first?.hasPrefix("Error: \(path): open(\(dir.path)/missing/.m.bgpt.tmp-") == true)
+        #expect(r.errorLines.first?.hasSuffix(") failed: No such file or directory") == true)
+    }
+}

@@ -97,8 +97,8 @@ public enum Quantizer {
                     let before = view.dequantized()
                     let bytes = try TensorEncoder.encode(before, shape: t.shape, as: d, name: t.name)
                     let info = TensorInfo(name: t.name, dtype: d, shape: t.shape, byteSize: UInt64(bytes.count))
-                    let after = bytes.withUnsafeBytes { b in TensorView(info: info, base: b.baseAddress!).dequantized() }
-                    err = TensorError(before, after)
+                    let after = bytes.withUnsafeBytes { b in b.baseAddress.map { TensorView(info: info, base: $0).dequantized() } ?? [] }
+                    err = after.count == before.count ? TensorError(before, after) : TensorError([], [])
                     try writer?.write(t.name, bytes: bytes)
                     bytesAfter = bytes.count
                 }

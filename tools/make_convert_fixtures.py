@@ -154,6 +154,47 @@ def bitgpt():
     c.write("bitgpt")
 
 
+def bitgpt_latent():
+    """BitGPT before its post-training conversion: float latent BitLinear weights, no meta. The
+    converter ternarizes them by the absmean rule (s = 1/max(mean|W|, 1e-5), t = clamp(round(W s)), γ = 1/s)."""
+    c = Case("bitgpt_latent")
+    V, T, D, L, H = 10, 8, 8, 1, 2
+    hs = D // H
+    sd = []
+    emb, pos = f32(V, D), f32(T, D)
+    sd += [("token_embedding_table.weight", Tensor(emb)), ("position_embedding_table.weight", Tensor(pos))]
+    c.expect("token_embd", emb)
+    c.expect("pos_embd", pos)
+
+    def bitlinear(prefix, ours, out, inp):
+        w = f32(out, inp, scale=0.02)
+        s = np.float32(1) / np.maximum(np.mean(np.abs(w), dtype=np.float64).astype(np.float32), np.float32(1e-5))
+        codes = np.clip(np.rint(w * s), -1, 1).astype(np.int8)
+        g = np.ones(inp, np.float32)
+        sd.append((prefix + ".weight", Tensor(w)))
+        sd.append((prefix + ".rms_norm.weight", Tensor(g)))
+        gamma = np.float32(1) / s
+        c.expect(ours, codes.astype(np.float32) * gamma, codes=codes, gamma=gamma)
+        c.expect(ours + ".norm", g)
+
+    for l in range(L):
+        for h in range(H):
+            for kind, ours in [("key", "attn_k"), ("query", "attn_q"), ("value", "attn_v")]:
+                bitlinear(f"blocks.{l}.sa.heads.{h}.{kind}", f"blk.{l}.{ours}.{h}", hs, D)
+        bitlinear(f"blocks.{l}.sa.proj", f"blk.{l}.attn_out", D, D)
+        bitlinear(f"blocks.{l}.ffwd.net.0", f"blk.{l}.ffn_up", 4 * D, D)
+        bitlinear(f"blocks.{l}.ffwd.net.2", f"blk.{l}.ffn_down", D, 4 * D)
+    for n, ours, shape in [("out_norm.weight", "output_norm", (D,)), ("out_norm.bias", "output_norm_bias", (D,)),
+                           ("lm_head.weight", "output", (V, D)), ("lm_head.bias", "output_bias", (V,))]:
+        a = f32(*shape)
+        sd.append((n, Tensor(a)))
+        c.expect(ours, a)
+    torchzip.save({"model": state_dict(sd), "model_args": {"n_layer": L, "n_head": H, "n_embd": D, "block_size": T, "vocab_size": V,
+                   "dropout": 0.0}}, os.path.join(OUT, c.name + ".pt"), stem="bitgpt")
+    c.extra["config"] = {"model.n_layers": L, "model.n_heads": H, "bitlinear.enabled": True}
+    c.write("bitgpt")
+
+
 def llama_blocks(c, sd, prefix_fn, names, L, D, kvd, F, gain="weight"):
     for l in range(L):
         p = prefix_fn(l)
@@ -334,4 +375,5 @@ if __name__ == "__main__":
     lillm()
     lightgpt()
     llama2c()
+    bitgpt_latent()
     print("wrote fixtures to", os.path.abspath(OUT))

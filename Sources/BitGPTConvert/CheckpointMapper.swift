@@ -3,10 +3,15 @@ import BitGPT
 /// Hyper-parameters the user sets on the command line, overriding what the checkpoint records
 /// (or supplying what it lacks, e.g. heads for a safetensors file without metadata).
 public struct HyperOverrides: Sendable {
+    /// Query heads (`--n-heads`).
     public var nHeads: Int?
+    /// Key/value heads (`--n-kv-heads`).
     public var nKVHeads: Int?
+    /// Positions (`--context-length`).
     public var contextLength: Int?
+    /// Epsilon of the block and final norms (`--norm-eps`).
     public var normEps: Float?
+    /// Overrides; nil leaves the checkpoint's value (or the layout's default).
     public init(nHeads: Int? = nil, nKVHeads: Int? = nil, contextLength: Int? = nil, normEps: Float? = nil) {
         self.nHeads = nHeads
         self.nKVHeads = nKVHeads
@@ -39,7 +44,9 @@ public struct PlannedTensor: @unchecked Sendable {
 
 /// What to write: the architecture and every tensor in canonical order.
 public struct ConversionPlan {
+    /// The recognised (or forced) layout.
     public var layout: CheckpointLayout
+    /// The architecture to write.
     public var config: ModelConfig
     /// In ``ModelConfig/tensorSpecs`` order.
     public var tensors: [PlannedTensor]

@@ -14,7 +14,9 @@ public struct Converter {
     public struct Options {
         /// Force a layout instead of detecting it.
         public var layout: CheckpointLayout?
+        /// Hyper-parameters from the command line.
         public var overrides = HyperOverrides()
+        /// Stored dtype per tensor.
         public var precision = PrecisionPolicy()
         /// Tokenizer file to embed (nanoGPT `meta.pkl`), or nil for none.
         public var tokenizer: String?
@@ -22,18 +24,25 @@ public struct Converter {
         public var name: String?
         /// Extra classes the pickle may hold as opaque records (`--allow-global`).
         public var extraOpaqueClasses: Set<String> = []
+        /// Defaults: detect the layout, keep the source's precision, no tokenizer.
         public init() {}
     }
 
     /// What was written.
     public struct Summary {
+        /// The layout that was converted.
         public var layout: CheckpointLayout
+        /// The source container (`pytorch`, `safetensors`, `llama2c-v0`, ...).
         public var container: String
+        /// The architecture, as read back from the written file.
         public var config: ModelConfig
         /// (name, dtype, shape, bytes) per tensor, in file order.
         public var tensors: [TensorInfo]
+        /// Size of the source file in bytes.
         public var sourceBytes: Int
+        /// Size of the written .bgpt in bytes.
         public var outputBytes: Int
+        /// Facts worth telling the user.
         public var notes: [String]
     }
 

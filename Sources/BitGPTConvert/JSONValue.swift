@@ -17,6 +17,7 @@ public indirect enum JSONValue: Equatable {
     /// The most values (of any kind) in one document: bounds memory for a 100 MB header of `[0,0,0,…]`.
     public static let maxValues = 4_000_000
 
+    /// Structural equality (object members compared in order).
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
@@ -56,7 +57,9 @@ public indirect enum JSONValue: Equatable {
 
 /// A JSON syntax error and where it is.
 public struct JSONError: Error, Equatable {
+    /// Byte offset of the problem in the parsed text.
     public let offset: Int
+    /// What is wrong.
     public let reason: String
 }
 

@@ -15,12 +15,17 @@
 /// llama2.c PyTorch names (`layers.0.attention.wq.weight`, ...), so one mapping serves `.bin` and
 /// `.pt` checkpoints.
 public final class Llama2cFile: CheckpointSource {
+    /// The mapped file.
     public let file: SourceFile
+    /// Tensors under llama2.c's PyTorch names, in file order (a shared classifier appears as `output.weight` on the embedding's bytes).
     public let tensors: [SourceTensor]
+    /// The header's config as `dim`, `hidden_dim`, `n_layers`, `n_heads`, `n_kv_heads`, `vocab_size`, `max_seq_len`.
     public let hyperParameters: [String: PickleValue]
     /// 0, 1 or 2.
     public let version: Int
+    /// The file's path.
     public var path: String { file.path }
+    /// `llama2c-v0`, `-v1` or `-v2`.
     public var container: String { "llama2c-v\(version)" }
 
     /// Header fields shared by every version.

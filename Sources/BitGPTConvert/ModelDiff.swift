@@ -6,25 +6,37 @@ import Foundation
 public struct ModelDiff {
     /// A metadata key whose value differs, or that only one file has (nil on the other side).
     public struct MetadataChange: Sendable {
+        /// The metadata key.
         public var key: String
+        /// Its value in a, rendered; nil when a lacks the key.
         public var a: String?
+        /// Its value in b, rendered; nil when b lacks the key.
         public var b: String?
     }
 
     /// One tensor present in both files.
     public struct TensorComparison: Sendable {
+        /// The tensor name.
         public var name: String
+        /// Shape in a.
         public var shapeA: [Int]
+        /// Shape in b.
         public var shapeB: [Int]
+        /// Stored dtype in a.
         public var dtypeA: DType
+        /// Stored dtype in b.
         public var dtypeB: DType
         /// Value error of b against a; nil when the shapes differ.
         public var error: TensorError?
     }
 
+    /// Keys whose values differ or that one file lacks.
     public var metadata: [MetadataChange] = []
+    /// Tensors only a has.
     public var onlyInA: [String] = []
+    /// Tensors only b has.
     public var onlyInB: [String] = []
+    /// Tensors both files have, in a's order.
     public var tensors: [TensorComparison] = []
 
     /// Compares `b` against `a` (a is the reference for relative errors).

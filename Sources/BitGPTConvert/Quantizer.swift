@@ -11,10 +11,15 @@ import Foundation
 public enum Quantizer {
     /// What happened to one tensor.
     public struct Row: Sendable {
+        /// The tensor name.
         public var name: String
+        /// Its dtype in the input.
         public var from: DType
+        /// Its dtype in the output.
         public var to: DType
+        /// Bytes in the input.
         public var bytesBefore: Int
+        /// Bytes in the output.
         public var bytesAfter: Int
         /// Values before vs after (zero when unchanged).
         public var error: TensorError
@@ -22,8 +27,11 @@ public enum Quantizer {
 
     /// The whole run.
     public struct Report: Sendable {
+        /// One row per tensor, in file order.
         public var rows: [Row]
+        /// Tensor bytes in the input.
         public var bytesBefore: Int { rows.reduce(0) { $0 + $1.bytesBefore } }
+        /// Tensor bytes in the output.
         public var bytesAfter: Int { rows.reduce(0) { $0 + $1.bytesAfter } }
         /// Whether an output file was written (false for a dry run).
         public var written: Bool
@@ -89,8 +97,8 @@ public enum Quantizer {
                     let before = view.dequantized()
                     let bytes = try TensorEncoder.encode(before, shape: t.shape, as: d, name: t.name)
                     let info = TensorInfo(name: t.name, dtype: d, shape: t.shape, byteSize: UInt64(bytes.count))
-                    let after = bytes.withUnsafeBytes { b in TensorView(info: info, base: b.baseAddress!).dequantized() }
-                    err = TensorError(before, after)
+                    let after = bytes.withUnsafeBytes { b in b.baseAddress.map { TensorView(info: info, base: $0).dequantized() } ?? [] }
+                    err = after.count == before.count ? TensorError(before, after) : TensorError([], [])
                     try writer?.write(t.name, bytes: bytes)
                     bytesAfter = bytes.count
                 }

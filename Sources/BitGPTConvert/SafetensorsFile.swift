@@ -14,11 +14,15 @@ public final class SafetensorsFile: CheckpointSource {
     /// Largest header accepted (the reference's `MAX_HEADER_SIZE`).
     public static let maxHeaderSize = 100_000_000
 
+    /// The mapped file.
     public let file: SourceFile
+    /// Every tensor, in header order.
     public let tensors: [SourceTensor]
     /// The `__metadata__` map.
     public let metadata: [String: String]
+    /// The file's path.
     public var path: String { file.path }
+    /// Always `safetensors`.
     public var container: String { "safetensors" }
     /// `__metadata__` values parsed as numbers or bools where they look like one.
     public var hyperParameters: [String: PickleValue] {

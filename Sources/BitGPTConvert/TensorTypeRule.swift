@@ -10,9 +10,12 @@ import Darwin
 /// The pattern is a shell glob (`*`, `?`, `[...]`) matched against the whole .bgpt tensor name,
 /// e.g. `blk.*.ffn_down=i8` or `output=f16`. When several rules match, the last one wins.
 public struct TensorTypeRule: Equatable, Sendable, CustomStringConvertible {
+    /// Shell glob on .bgpt tensor names.
     public var pattern: String
+    /// The dtype matching tensors get.
     public var dtype: DType
 
+    /// A rule from its parts.
     public init(pattern: String, dtype: DType) {
         self.pattern = pattern
         self.dtype = dtype
@@ -50,6 +53,7 @@ public struct PrecisionPolicy: Sendable {
     /// Overrides, applied in order (the last match wins).
     public var rules: [TensorTypeRule]
 
+    /// A policy from `--dtype` and `--tensor-type` rules.
     public init(linear: DType? = nil, rules: [TensorTypeRule] = []) {
         self.linear = linear
         self.rules = rules

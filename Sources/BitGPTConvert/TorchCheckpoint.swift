@@ -18,9 +18,13 @@ public final class TorchCheckpoint: CheckpointSource {
     public let prefix: String
     /// The unpickled object (a dict for every checkpoint the seed projects write).
     public let root: PickleValue
+    /// The state dict's tensors (prefix-stripped names), in pickle order.
     public let tensors: [SourceTensor]
+    /// `ckpt["config"]` entries overlaid with `ckpt["model_args"]`.
     public let hyperParameters: [String: PickleValue]
+    /// The file's path.
     public var path: String { file.path }
+    /// Always `pytorch`.
     public var container: String { "pytorch" }
 
     /// Opens and parses `path`.

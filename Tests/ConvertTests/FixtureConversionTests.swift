@@ -19,6 +19,8 @@ struct FixtureCase: CustomStringConvertible, Sendable {
         FixtureCase(name: "llama2c_v2", file: "llama2c_v2.bin"),
         FixtureCase(name: "llama2c_st", file: "llama2c_st.safetensors"),
     ]
+    /// BitGPT before post-training quantization: its expected values are the ternarized weights.
+    static let latent = FixtureCase(name: "bitgpt_latent", file: "bitgpt_latent.pt")
 
     /// The expected index (`NAME.expected.json`) and values (`NAME.expected.bin`).
     func expected() throws -> (json: [String: Any], values: [Float]) {
@@ -103,6 +105,26 @@ struct FixtureConversionTests {
             #expect(a.ternaryValues() == b.ternaryValues())
             #expect(a.ternaryScale == b.ternaryScale)
         }
+    }
+
+    @Test("a BitGPT checkpoint with latent float weights is ternarized by BitGPT's own absmean rule")
+    func bitgptLatent() throws {
+        let c = FixtureCase.latent
+        let (json, values) = try c.expected()
+        let (file, _) = try convert(c, precision: PrecisionPolicy())
+        let tensors = try #require(json["tensors"] as? [String: [String: Any]])
+        var ternary = 0
+        for (name, e) in tensors {
+            guard let g = e["gamma"] as? Double, let off = e["codes_offset"] as? Int, let n = e["count"] as? Int else { continue }
+            ternary += 1
+            let view = try file.tensor(name)
+            #expect(view.info.dtype == .t2)
+            #expect(view.ternaryValues() == values[off..<(off + n)].map { Int8($0) }, "\(name): codes")
+            // γ = mean|W|: summation order may move the last bit (NumPy float64 mean vs ours).
+            let got = Double(try #require(view.ternaryScale))
+            #expect(abs(got - g) <= 2e-7 * g, "\(name): γ \(got) vs \(g)")
+        }
+        #expect(ternary == 9)
     }
 
     @Test("nanoGPT meta.pkl becomes a char tokenizer section in id order")

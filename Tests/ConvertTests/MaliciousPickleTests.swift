@@ -169,6 +169,25 @@ struct MaliciousPickleTests {
         }
     }
 
+    @Test("byte flips in a real checkpoint's pickle (past the CRC) never trap")
+    func pickleFlips() throws {
+        let file = try SourceFile(path: TestFiles.fixtures + "/bitgpt_tiny.pt")
+        let zip = try ZipArchive(file)
+        let pkl = try #require(zip.entry("bitgpt/data.pkl"))
+        let good = [UInt8](zip.data(pkl, in: file))
+        var storages: [String: Int] = [:]
+        for e in zip.entries where e.name.hasPrefix("bitgpt/data/") { storages[String(e.name.dropFirst("bitgpt/data/".count))] = e.size }
+        var state: UInt64 = 42
+        for i in 0..<1500 {
+            var b = good
+            for _ in 0..<(1 + i % 4) {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                b[Int(state >> 33) % b.count] = UInt8(truncatingIfNeeded: state >> 13)
+            }
+            _ = try? b.withUnsafeBytes { p in Result { () throws(ConvertError) in try PickleMachine(bytes: p, storages: storages).run() } }.get()
+        }
+    }
+
     @Test("overlapping ZIP entries (the overlap zip bomb) are refused")
     func overlapping() {
         var z = ZipBuilder()

@@ -117,3 +117,43 @@ struct ZipArchiveTests {
         #expect(v == 0xCBF4_3926)
     }
 }
+
+/// Random corruption of every reader's committed fixture must end in an error or a valid parse, never a trap.
+@Suite("Reader corruption")
+struct ReaderCorruptionTests {
+    @Test("seeded byte flips and truncations never trap", arguments: ["llama2c_st.safetensors", "llama2c_v0.bin", "llama2c_v2.bin", "nanogpt_tiny.meta.pkl", "bitgpt_tiny.pt"])
+    func flips(_ name: String) throws {
+        let good = try [UInt8](Data(contentsOf: URL(fileURLWithPath: TestFiles.fixtures + "/" + name)))
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        for i in 0..<400 {
+            var b = good
+            // Headers are where the structure lives: most flips land in the first 512 bytes.
+            for _ in 0..<(1 + i % 3) {
+                let at = i % 2 == 0 ? next() % min(512, b.count) : next() % b.count
+                b[at] = UInt8(truncatingIfNeeded: next())
+            }
+            if i % 10 == 0 { b = Array(b[..<(next() % b.count)]) }
+            let file = SourceFile(copying: b, path: name)
+            if name.hasSuffix(".pkl") {
+                _ = try? TokenizerImport.charTokenizer(file, vocabSize: 100)
+            } else if name.hasSuffix(".pt") {
+                if let ck = try? TorchCheckpoint(file: file) {
+                    _ = try? CheckpointMapper.plan(ck)
+                    _ = ck.tensors.map { $0.floats().count }
+                }
+            } else if name.hasSuffix(".safetensors") {
+                if let st = try? SafetensorsFile(file: file) {
+                    _ = try? CheckpointMapper.plan(st)
+                    _ = st.tensors.map { $0.floats().count }
+                }
+            } else if let l = try? Llama2cFile(file: file) {
+                _ = try? CheckpointMapper.plan(l)
+                _ = l.tensors.map { $0.floats().count }
+            }
+        }
+    }
+}

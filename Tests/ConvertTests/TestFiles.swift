@@ -9,9 +9,17 @@ enum TestFiles {
     static let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/fixtures").path
 
-    /// A fresh empty directory under the system temporary directory.
+    /// One directory per test process for everything the tests write; removed when the process exits.
+    static let scratch: String = {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("bitgpt-convert-tests-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TestFiles.scratch) }
+        return d
+    }()
+
+    /// A fresh empty directory inside ``scratch``.
     static func tempDir() -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("bitgpt-convert-\(UUID().uuidString)").path
+        let d = scratch + "/" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         return d
     }

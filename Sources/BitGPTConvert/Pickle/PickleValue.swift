@@ -100,6 +100,7 @@ public indirect enum PickleValue: CustomStringConvertible {
 
 /// An immutable tuple.
 public final class PickleTuple {
+    /// The elements.
     public let items: [PickleValue]
     let depth: Int
     init(_ items: [PickleValue]) {
@@ -110,6 +111,7 @@ public final class PickleTuple {
 
 /// A mutable list (APPEND/APPENDS fill it after creation).
 public final class PickleList {
+    /// The elements so far.
     public internal(set) var items: [PickleValue] = []
     var depth = 1
     init() {}
@@ -119,6 +121,7 @@ public final class PickleList {
 ///
 /// Keys are usually strings (state dicts) or ints (`itos`); other keys are kept in `entries`.
 public final class PickleDict {
+    /// Key/value pairs in insertion order.
     public internal(set) var entries: [(key: PickleValue, value: PickleValue)] = []
     private var stringIndex: [String: Int] = [:]
     private var intIndex: [Int: Int] = [:]
@@ -150,6 +153,7 @@ public final class PickleDict {
 
 /// An allowlisted global: what it is decides what REDUCE, NEWOBJ and BUILD may do with it.
 public struct PickleGlobal {
+    /// What an allowlisted global is.
     public enum Kind {
         /// `collections.OrderedDict`: called with no arguments (or a list of pairs), makes a dict.
         case orderedDict
@@ -164,8 +168,11 @@ public struct PickleGlobal {
         /// A project class kept as an opaque record (config dataclasses, tokenizer objects).
         case opaqueClass
     }
+    /// The module, e.g. `torch._utils`.
     public let module: String
+    /// The name inside the module, e.g. `_rebuild_tensor_v2`.
     public let name: String
+    /// Its role in the allowlist.
     public let kind: Kind
     /// `module.name`.
     public var qualifiedName: String { "\(module).\(name)" }

@@ -118,32 +118,57 @@ public struct ModelDiff {
         return String(decoding: d, as: UTF8.self)
     }
 
-    // MARK: - Logits comparison (hook for the runtime)
+    // MARK: - Logits comparison
 
-    /// Computes next-token logits of a model for a prompt: one row per prompt position.
+    /// Next-token logits of `model` at every position of `prompt`, from the runtime's batched
+    /// prompt pass: one row of `vocab` floats per (kept) prompt token.
     ///
-    /// The runtime provides this (the integrator sets ``logitsProvider``); the converter library
-    /// cannot run models itself.
-    public typealias LogitsProvider = (_ model: BGPTFile, _ prompt: String) throws -> [[Float]]
+    /// - Throws: ``FormatError``, ``TokenizerError`` or ``InferenceError`` from loading, encoding or running.
+    public static func promptLogits(_ model: BGPTFile, prompt: String) throws -> [[Float]] {
+        let net = try Transformer(file: model)
+        let c = net.config
+        let tokenizer = try TokenizerFactory.make(metadata: model.metadata, vocabSize: c.vocabSize)
+        let ids = try TextGeneration(tokenizer: tokenizer).promptIds(prompt, vocabSize: c.vocabSize, contextLength: c.contextLength).ids
+        let generator = try Generator(model: net, pool: WorkerPool())
+        var all = [Float](repeating: 0, count: ids.count * c.vocabSize)
+        try all.withUnsafeMutableBufferPointer { b throws in _ = try generator.start(prompt: ids, allLogits: b.baseAddress) }
+        return (0..<ids.count).map { Array(all[($0 * c.vocabSize)..<(($0 + 1) * c.vocabSize)]) }
+    }
 
-    /// The runtime's logits function, set by the executable that links the runtime; nil until then.
-    nonisolated(unsafe) public static var logitsProvider: LogitsProvider?
+    /// How two models' logits on one prompt compare.
+    public struct LogitsComparison {
+        /// Error over all rows and columns.
+        public var error: TensorError
+        /// Mean over positions of KL(softmax(a) ‖ softmax(b)), in nats.
+        public var meanKL: Double
+        /// Positions whose most likely token agrees.
+        public var top1Agree: Int
+        /// Positions compared.
+        public var rows: Int
+    }
 
-    /// Runs both models on `prompt` and compares the logits row by row.
+    /// Runs both models on `prompt` and compares their logits position by position.
     ///
-    /// - Returns: the error over all rows, and how many rows agree on the argmax.
-    /// - Throws: ``ConvertError/badOption(_:)`` when no provider is set or the row counts differ,
-    ///   or whatever the provider throws.
-    public static func compareLogits(_ a: BGPTFile, _ b: BGPTFile, prompt: String) throws -> (error: TensorError, argmaxAgree: Int, rows: Int) {
-        guard let run = logitsProvider else {
-            throw ConvertError.badOption("--prompt needs the runtime's forward pass, which this build of lm-diff does not link yet")
-        }
-        let la = try run(a, prompt), lb = try run(b, prompt)
+    /// - Throws: ``ConvertError/badOption(_:)`` when the models give different shapes (another
+    ///   tokenizer or vocabulary), or what ``promptLogits(_:prompt:)`` throws.
+    public static func compareLogits(_ a: BGPTFile, _ b: BGPTFile, prompt: String) throws -> LogitsComparison {
+        let la = try promptLogits(a, prompt: prompt), lb = try promptLogits(b, prompt: prompt)
         guard la.count == lb.count, zip(la, lb).allSatisfy({ $0.count == $1.count }) else {
-            throw ConvertError.badOption("the two models give logits of different shapes for the prompt")
+            throw ConvertError.badOption("the two models give logits of different shapes for the prompt (different tokenizers or vocabularies)")
         }
         func argmax(_ r: [Float]) -> Int { r.indices.max { r[$0] < r[$1] } ?? 0 }
+        func logSoftmax(_ r: [Float]) -> [Double] {
+            let m = Double(r.max() ?? 0)
+            let lse = m + log(r.reduce(0.0) { $0 + exp(Double($1) - m) })
+            return r.map { Double($0) - lse }
+        }
+        var kl = 0.0
+        for (x, y) in zip(la, lb) {
+            let p = logSoftmax(x), q = logSoftmax(y)
+            for i in p.indices { kl += exp(p[i]) * (p[i] - q[i]) }
+        }
         let agree = zip(la, lb).filter { argmax($0) == argmax($1) }.count
-        return (TensorError(la.flatMap { $0 }, lb.flatMap { $0 }), agree, la.count)
+        return LogitsComparison(error: TensorError(la.flatMap { $0 }, lb.flatMap { $0 }), meanKL: kl / Double(max(la.count, 1)),
+                                top1Agree: agree, rows: la.count)
     }
 }

@@ -11,7 +11,7 @@ struct LMDiff: ParsableCommand {
         abstract: "Compare two .bgpt models: metadata, tensor sets, and per tensor shape, dtype, max abs diff, relative RMS error, cosine.",
         discussion: """
             Values are compared after decoding both tensors to f32, with b measured against a. \
-            --prompt also compares the two models' logits on a prompt (needs the runtime).
+            --prompt also compares the two models' logits at every position of a prompt: max difference, mean KL divergence and top-1 agreement.
 
             Exit status: 0 when compared (and, with --tolerance, within it); 2 with --tolerance \
             when a tensor's max abs difference exceeds it, or the tensor sets or shapes differ; \
@@ -22,7 +22,7 @@ struct LMDiff: ParsableCommand {
     @Argument(help: "Compared model (b).") var b: String
     @Option(help: "Largest allowed max abs difference per tensor; beyond it the exit status is 2.") var tolerance: Double?
     @Flag(help: "Print JSON (schema bitgpt.diff/1).") var json = false
-    @Option(help: "Also compare the logits of both models on this prompt (requires the runtime).") var prompt: String?
+    @Option(help: "Also compare the logits of both models on this prompt.") var prompt: String?
 
     func validate() throws {
         if let t = tolerance, !(t >= 0) { throw ValidationError("--tolerance must be a non-negative number") }
@@ -34,7 +34,8 @@ struct LMDiff: ParsableCommand {
         print(json ? diff.json() : diff.text(), terminator: json ? "\n" : "")
         if let p = prompt {
             let r = try ModelDiff.compareLogits(fa, fb, prompt: p)
-            print(String(format: "logits: %d rows, max abs %.3e, cosine %.8f, argmax agrees on %d", r.rows, r.error.maxAbs, r.error.cosine, r.argmaxAgree))
+            print(String(format: "logits: %d positions, max abs diff %.3e, cosine %.8f, mean KL %.3e nats, top-1 agrees on %d/%d",
+                         r.rows, r.error.maxAbs, r.error.cosine, r.meanKL, r.top1Agree, r.rows))
             if let t = tolerance, r.error.maxAbs > t { throw ExitCode(2) }
         }
         if let t = tolerance, diff.exceeds(tolerance: t) { throw ExitCode(2) }

@@ -87,15 +87,22 @@ struct QuantizeDiffTests {
         #expect(json["schema"] as? String == "bitgpt.diff/1")
     }
 
-    @Test("the logits hook reports a clear error until the runtime sets it, and compares rows once set")
-    func logitsHook() throws {
-        let a = try BGPTFile(path: try model())
-        ModelDiff.logitsProvider = nil
-        #expect(throws: ConvertError.self) { try ModelDiff.compareLogits(a, a, prompt: "x") }
-        ModelDiff.logitsProvider = { _, p in p.utf8.map { b in [Float(b), 1, 0] } }
-        defer { ModelDiff.logitsProvider = nil }
-        let r = try ModelDiff.compareLogits(a, a, prompt: "ab")
-        #expect(r.rows == 2 && r.argmaxAgree == 2 && r.error.maxAbs == 0)
+    @Test("prompt logits: a model equals itself, and its int8 requantization is close but not equal")
+    func promptLogits() throws {
+        let dir = TestFiles.tempDir()
+        let a = dir + "/a.bgpt", b = dir + "/b.bgpt"
+        var o = Converter.Options()
+        o.tokenizer = TestFiles.fixtures + "/nanogpt_tiny.meta.pkl"
+        _ = try Converter.convert(input: TestFiles.fixtures + "/nanogpt_tiny.pt", output: a, options: o)
+        o.precision = PrecisionPolicy(linear: .i8)
+        _ = try Converter.convert(input: TestFiles.fixtures + "/nanogpt_tiny.pt", output: b, options: o)
+        let fa = try BGPTFile(path: a), fb = try BGPTFile(path: b)
+        let vocab = try ModelConfig(metadata: fa.metadata).vocabSize
+        let text = try TokenizerFactory.make(metadata: fa.metadata, vocabSize: vocab).decode([1, 2, 3, 1, 2])
+        let same = try ModelDiff.compareLogits(fa, fa, prompt: text)
+        #expect(same.rows == 5 && same.error.maxAbs == 0 && same.meanKL == 0 && same.top1Agree == 5)
+        let q = try ModelDiff.compareLogits(fa, fb, prompt: text)
+        #expect(q.rows == 5 && q.error.maxAbs > 0 && q.meanKL > 0 && q.meanKL < 0.1)
     }
 
     @Test("TensorError: known values")

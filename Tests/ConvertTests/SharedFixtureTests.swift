@@ -70,6 +70,66 @@ struct SharedFixtureTests {
         }
     }
 
+    @Test("every converted shared fixture reproduces the project's PyTorch logits and greedy tokens through the runtime")
+    func runtimeParity() throws {
+        let cases = SharedFixtureTests.cases
+        guard !cases.isEmpty else {
+            print("notice: \(TestFiles.shared) not found; skipping the shared-fixture runtime parity")
+            return
+        }
+        for name in cases {
+            let dir = TestFiles.shared + "/" + name
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/case.json"))) as? [String: Any])
+            var o = Converter.Options()
+            if let tok = json["tokenizer"] as? String { o.tokenizer = dir + "/" + tok }
+            let out = TestFiles.tempDir() + "/\(name).bgpt"
+            let summary = try Converter.convert(input: dir + "/" + (try #require(json["checkpoint"] as? String)), output: out, options: o)
+            let file = try BGPTFile(path: out)
+            let net = try Transformer(file: file)
+            let vocab = net.config.vocabSize
+            let tokenizer = try TokenizerFactory.make(metadata: file.metadata, vocabSize: vocab)
+            let promptIds = try #require(json["prompt_ids"] as? [Int])
+            #expect(try tokenizer.encode(try #require(json["prompt"] as? String)) == promptIds, "\(name): prompt ids")
+
+            // Logits at every prompt position against the reference .npy.
+            let reference = try readNPYFloat32(dir + "/" + (try #require(json["logits"] as? String)))
+            #expect(reference.count == promptIds.count * vocab)
+            let generator = try Generator(model: net, pool: WorkerPool(threads: 2))
+            var logits = [Float](repeating: 0, count: promptIds.count * vocab)
+            try logits.withUnsafeMutableBufferPointer { b in _ = try generator.start(prompt: promptIds, allLogits: b.baseAddress) }
+            let maxDiff = zip(logits, reference).map { abs($0 - $1) }.max() ?? .infinity
+            let tolerance = try #require(json["tolerance"] as? Double)
+            #expect(Double(maxDiff) <= tolerance, "\(name): max |Δlogit| \(maxDiff) over tolerance \(tolerance)")
+
+            // 50 greedy tokens (the context is cropped past 64 tokens, as the projects' generate()).
+            let expected = try #require(json["greedy_ids"] as? [Int])
+            try generator.start(prompt: promptIds)
+            var greedy: [Int] = []
+            for _ in expected.indices {
+                let next = Sampler.argmax(generator.logits, count: vocab)
+                greedy.append(next)
+                try generator.append(next)
+            }
+            let agree = zip(greedy, expected).prefix { $0 == $1 }.count
+            #expect(greedy == expected, "\(name): greedy ids diverge at \(agree)")
+            print("shared fixture \(name): runtime max |Δlogit| \(maxDiff) (tolerance \(tolerance)); greedy \(agree)/\(expected.count) identical; checkpoint \(summary.sourceBytes) bytes → .bgpt \(summary.outputBytes) bytes")
+        }
+    }
+
+    /// Reads a little-endian float32 .npy file (any shape) as a flat array.
+    func readNPYFloat32(_ path: String) throws -> [Float] {
+        let d = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        try #require(d.count > 10 && d[0] == 0x93 && Array(d[1...5]) == Array("NUMPY".utf8))
+        let major = d[6]
+        let headerLen = major == 1 ? Int(d[8]) | Int(d[9]) << 8 : Int(d[8]) | Int(d[9]) << 8 | Int(d[10]) << 16 | Int(d[11]) << 24
+        let start = (major == 1 ? 10 : 12) + headerLen
+        let header = String(decoding: d[(major == 1 ? 10 : 12)..<start], as: UTF8.self)
+        try #require(header.contains("'<f4'") && header.contains("'fortran_order': False"))
+        return stride(from: start, to: d.count - 3, by: 4).map { i in
+            Float(bitPattern: UInt32(d[i]) | UInt32(d[i + 1]) << 8 | UInt32(d[i + 2]) << 16 | UInt32(d[i + 3]) << 24)
+        }
+    }
+
     func metaScales(_ ck: TorchCheckpoint) -> [String: Float] {
         var out: [String: Float] = [:]
         if case let .dict(d)? = ck.root["meta"] {

@@ -55,6 +55,7 @@ public enum TokenizeTool {
     /// `bytes` as a String, or an error naming the offset of the first invalid byte (the
     /// documented policy: invalid UTF-8 input is rejected, never silently replaced).
     public static func utf8Text(_ bytes: [UInt8], source: String) throws -> String {
+        if let s = String(validating: bytes, as: UTF8.self) { return s }
         var it = bytes.makeIterator()
         var decoder = UTF8()
         var offset = 0

@@ -192,7 +192,10 @@ public enum TokenizerFiles {
     /// and `model.unk_token`.
     public static func huggingFace(path: String) throws(TokenizerError) -> TokenizerSection {
         guard let root = try json(path) as? [String: Any] else { throw .invalid("\(path): expected a JSON object") }
-        guard let model = root["model"] as? [String: Any] else { throw .invalid("\(path): no \"model\" object") }
+        guard let model = root["model"] as? [String: Any] else {
+            if path.hasSuffix("encoder.json") { throw .invalid("\(path): GPT-2's encoder.json needs its vocab.bpe too (give both paths)") }
+            throw .invalid("\(path): no \"model\" object (not a Hugging Face tokenizer.json)")
+        }
         let type = model["type"] as? String ?? "BPE"
         guard type == "BPE" else { throw .unsupported("\(path): model type \(type) (only byte-level BPE; use the .model file for SentencePiece)") }
         if let n = root["normalizer"], !(n is NSNull) { throw .unsupported("\(path): a normalizer is not supported") }

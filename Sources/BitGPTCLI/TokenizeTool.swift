@@ -158,6 +158,8 @@ public enum TokenizeTool {
 
 /// A one-line error for bad command-line input.
 public struct ValidationFailure: Error, CustomStringConvertible {
+    /// The message.
     public let description: String
+    /// An error with message `m`.
     public init(_ m: String) { description = m }
 }

@@ -8,15 +8,25 @@ public enum TokenizeTool {
     /// - Parameters:
     ///   - paths: one file, or GPT-2's `encoder.json` and `vocab.bpe`.
     ///   - pattern: for `.tiktoken` files, `gpt2`, `cl100k` or a regex (default gpt2).
+    ///   - special: for `.tiktoken` files, special tokens as `NAME=ID` (default: `<|endoftext|>`
+    ///     after the last rank).
     /// - Returns: the tokenizer and the section it was built from.
-    public static func load(_ paths: [String], pattern: String? = nil) throws -> (any Tokenizer, TokenizerSection) {
+    public static func load(_ paths: [String], pattern: String? = nil, special: [String] = []) throws -> (any Tokenizer, TokenizerSection) {
         let section: TokenizerSection
         if paths == ["bytes"] {
             section = TokenizerSection(kind: .bytes)
         } else if paths.count == 1, paths[0].hasPrefix("chars-of:") {
             section = try charSection(ofFile: String(paths[0].dropFirst("chars-of:".count)))
         } else if paths.count == 1, paths[0].hasSuffix(".tiktoken") {
-            section = try TokenizerFiles.tiktoken(path: paths[0], pattern: patternNamed(pattern ?? "gpt2"))
+            var specials: [String: Int]?
+            for item in special {
+                guard let eq = item.lastIndex(of: "="), let id = Int(item[item.index(after: eq)...]), id >= 0 else {
+                    throw ValidationFailure("--special \"\(item)\" is not NAME=ID")
+                }
+                specials = specials ?? [:]
+                specials?[String(item[..<eq])] = id
+            }
+            section = try TokenizerFiles.tiktoken(path: paths[0], pattern: patternNamed(pattern ?? "gpt2"), specialTokens: specials)
         } else {
             section = try TokenizerFiles.load(paths)
         }

@@ -39,6 +39,21 @@ struct TokenizeToolTests {
         #expect(decoded == #"["the lazy"]"#)
     }
 
+    @Test("--special NAME=ID sets a .tiktoken file's special tokens")
+    func tiktokenSpecials() throws {
+        let dir = TestStrings.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/t.tiktoken"
+        let lines = (0..<256).map { Data([UInt8($0)]).base64EncodedString() + " \($0)" }.joined(separator: "\n")
+        FileManager.default.createFile(atPath: path, contents: Data(lines.utf8))
+        let (t, section) = try TokenizeTool.load([path], special: ["<|endoftext|>=300", "<|fim|>=301"])
+        #expect(section.tokens.count == 302)
+        #expect(try t.encode("a<|fim|>") == [97, 301])
+        #expect(try t.encode("<|endoftext|>") == [300])
+        #expect(throws: (any Error).self) { try TokenizeTool.load([path], special: ["nonsense"]) }
+        #expect(throws: (any Error).self) { try TokenizeTool.load([path], special: ["<|x|>=65"]) }  // id taken by a rank
+    }
+
     @Test("bytes and chars-of:FILE build without a model file")
     func builtins() throws {
         let dir = TestStrings.tempDir()

@@ -203,6 +203,20 @@ def main():
             n = sum(1 for a, b in zip(exp, got) if a != b) + abs(len(exp) - len(got))
             print(f"corpus {os.path.basename(args.corpus)} {name}: {len(exp)} ids expected, {len(got)} got, {n} mismatches")
             bad += n
+    if args.corpus:
+        lines = open(args.corpus, encoding="utf-8").read().split("\n")
+        for model_type in ("bpe", "unigram"):
+            prefix = os.path.join(tmp, "corpus_" + model_type)
+            subprocess.run(["spm_train", f"--input={args.corpus}", f"--model_prefix={prefix}", "--vocab_size=2000",
+                            f"--model_type={model_type}", "--byte_fallback=true", "--character_coverage=1.0",
+                            "--input_sentence_size=20000", "--shuffle_input_sentence=true"], check=True, capture_output=True)
+            sp = spm.SentencePieceProcessor(model_file=prefix + ".model")
+            exp = sp.encode(lines)
+            got = swift(args.bin, ["--tokenizer", prefix + ".model"], lines)
+            n = sum(1 for e, g in zip(exp, got) if e != g)
+            print(f"corpus {os.path.basename(args.corpus)} sentencepiece {model_type} (vocab 2000), per line: {len(lines)} lines, "
+                  f"{sum(map(len, exp))} ids, {n} mismatching lines")
+            bad += n
     print("OK" if bad == 0 else f"FAILED: {bad} mismatches")
     sys.exit(1 if bad else 0)
 

@@ -8,15 +8,25 @@ public enum TokenizeTool {
     /// - Parameters:
     ///   - paths: one file, or GPT-2's `encoder.json` and `vocab.bpe`.
     ///   - pattern: for `.tiktoken` files, `gpt2`, `cl100k` or a regex (default gpt2).
+    ///   - special: for `.tiktoken` files, special tokens as `NAME=ID` (default: `<|endoftext|>`
+    ///     after the last rank).
     /// - Returns: the tokenizer and the section it was built from.
-    public static func load(_ paths: [String], pattern: String? = nil) throws -> (any Tokenizer, TokenizerSection) {
+    public static func load(_ paths: [String], pattern: String? = nil, special: [String] = []) throws -> (any Tokenizer, TokenizerSection) {
         let section: TokenizerSection
         if paths == ["bytes"] {
             section = TokenizerSection(kind: .bytes)
         } else if paths.count == 1, paths[0].hasPrefix("chars-of:") {
             section = try charSection(ofFile: String(paths[0].dropFirst("chars-of:".count)))
         } else if paths.count == 1, paths[0].hasSuffix(".tiktoken") {
-            section = try TokenizerFiles.tiktoken(path: paths[0], pattern: patternNamed(pattern ?? "gpt2"))
+            var specials: [String: Int]?
+            for item in special {
+                guard let eq = item.lastIndex(of: "="), let id = Int(item[item.index(after: eq)...]), id >= 0 else {
+                    throw ValidationFailure("--special \"\(item)\" is not NAME=ID")
+                }
+                specials = specials ?? [:]
+                specials?[String(item[..<eq])] = id
+            }
+            section = try TokenizerFiles.tiktoken(path: paths[0], pattern: patternNamed(pattern ?? "gpt2"), specialTokens: specials)
         } else {
             section = try TokenizerFiles.load(paths)
         }
@@ -55,6 +65,7 @@ public enum TokenizeTool {
     /// `bytes` as a String, or an error naming the offset of the first invalid byte (the
     /// documented policy: invalid UTF-8 input is rejected, never silently replaced).
     public static func utf8Text(_ bytes: [UInt8], source: String) throws -> String {
+        if let s = String(validating: bytes, as: UTF8.self) { return s }
         var it = bytes.makeIterator()
         var decoder = UTF8()
         var offset = 0
@@ -157,6 +168,8 @@ public enum TokenizeTool {
 
 /// A one-line error for bad command-line input.
 public struct ValidationFailure: Error, CustomStringConvertible {
+    /// The message.
     public let description: String
+    /// An error with message `m`.
     public init(_ m: String) { description = m }
 }

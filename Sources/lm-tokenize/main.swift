@@ -37,11 +37,14 @@ struct LMTokenize: ParsableCommand {
     @Flag(help: "Input is a JSON array of strings (or of id arrays with --decode); output is the JSON array of results.")
     var batch = false
 
+    @Option(help: "Special token of a .tiktoken file as NAME=ID (repeatable; default: <|endoftext|> after the last rank).")
+    var special: [String] = []
+
     @Option(help: "Benchmark: encode the input this many times and print MB/s.")
     var bench: Int?
 
     func run() throws {
-        let (tok, _) = try TokenizeTool.load(tokenizer, pattern: pattern)
+        let (tok, _) = try TokenizeTool.load(tokenizer, pattern: pattern, special: special)
         let input = try text ?? TokenizeTool.readStdin()
         if batch {
             print(try TokenizeTool.batch(tok, json: input, decode: decode, allowSpecial: !noSpecial))

@@ -142,12 +142,14 @@ public final class ByteLevelBPE: Tokenizer {
         var cache = ByteSequenceTable(capacity: 64)
         var cacheIds: [Int32] = []
         var failure: TokenizerError?
+        let first = addedFirstByte
+        let scan = allowSpecial && !added.isEmpty
         copy.withUTF8 { p in
             let n = p.count
             var start = 0
             var i = 0
-            while i < n {
-                if allowSpecial && addedFirstByte[Int(p[i])], let (len, id) = addedMatch(p, i) {
+            while scan && i < n {
+                if first[Int(p[i])], let (len, id) = addedMatch(p, i) {
                     if i > start, let e = encodeOrdinary(p, start, i, &ids, &cache, &cacheIds) { failure = e; return }
                     ids.append(id)
                     i += len
@@ -232,20 +234,22 @@ public final class ByteLevelBPE: Tokenizer {
     /// Reference merge loop: find the lowest-rank adjacent pair (leftmost on ties), merge it,
     /// repeat. O(m²) for m parts; used for short pieces.
     static func mergeQuadratic(_ parts: inout [Int32], _ pairs: PairTable) {
+        // ranks[k] = (rank << 32 | merged id) of the pair (parts[k], parts[k+1]), or UInt64.max.
+        var ranks = [UInt64](repeating: UInt64.max, count: parts.count)
+        for k in 0..<(parts.count - 1) { ranks[k] = pairs.find(parts[k], parts[k + 1]) ?? UInt64.max }
         while parts.count >= 2 {
-            var bestRank = UInt64.max
+            var best = UInt64.max
             var bestAt = -1
-            var bestId: Int32 = 0
-            for k in 0..<(parts.count - 1) {
-                if let r = pairs.find(parts[k], parts[k + 1]), r >> 32 < bestRank {
-                    bestRank = r >> 32
-                    bestAt = k
-                    bestId = Int32(truncatingIfNeeded: r & 0xFFFF_FFFF)
-                }
+            for k in 0..<(parts.count - 1) where ranks[k] >> 32 < best >> 32 {
+                best = ranks[k]
+                bestAt = k
             }
             if bestAt < 0 { return }
-            parts[bestAt] = bestId
+            parts[bestAt] = Int32(truncatingIfNeeded: best & 0xFFFF_FFFF)
             parts.remove(at: bestAt + 1)
+            ranks.remove(at: bestAt + 1)
+            ranks[bestAt] = bestAt + 1 < parts.count ? (pairs.find(parts[bestAt], parts[bestAt + 1]) ?? UInt64.max) : UInt64.max
+            if bestAt > 0 { ranks[bestAt - 1] = pairs.find(parts[bestAt - 1], parts[bestAt]) ?? UInt64.max }
         }
     }
 

@@ -20,7 +20,14 @@ public final class ByteTokenizer: Tokenizer {
     }
 
     /// Each UTF-8 byte of `text` as its own id.
-    public func encode(_ text: String) throws(TokenizerError) -> [Int] { text.utf8.map { Int($0) } }
+    public func encode(_ text: String) throws(TokenizerError) -> [Int] { 
+        var t = text
+        return t.withUTF8 { p in
+            var out = [Int](repeating: 0, count: p.count)
+            for i in 0..<p.count { out[i] = Int(p[i]) }
+            return out
+        }
+    }
 
     /// The byte of `id` (nothing for padding ids ≥ 256).
     /// - Throws: ``TokenizerError/unknownId(_:vocabSize:)`` when `id` is outside 0..<vocabSize.

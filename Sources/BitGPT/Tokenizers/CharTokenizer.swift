@@ -14,6 +14,8 @@ public final class CharTokenizer: Tokenizer {
     /// What happens to characters not in the vocabulary.
     public let unknownPolicy: TokenizerSection.UnknownPolicy
     private let stoi: [UInt32: Int]
+    /// Ids of scalars below U+10000 (-1: not in the vocabulary), the fast path of `encode`.
+    private let bmpIds: [Int32]
     private let bytesById: [[UInt8]]
 
     /// Builds the tokenizer from `itos` (id → character).
@@ -47,6 +49,10 @@ public final class CharTokenizer: Tokenizer {
         self.unknownPolicy = unknownPolicy
         self.special = special
         self.bytesById = itos.map { Array($0.utf8) }
+        let maxBMP = Int(map.keys.filter { $0 < 0x10000 }.max() ?? 0)
+        var bmp = [Int32](repeating: -1, count: maxBMP + 1)
+        for (c, i) in map where c < 0x10000 { bmp[Int(c)] = Int32(i) }
+        self.bmpIds = bmp
     }
 
     /// Builds the tokenizer of a `char` section.
@@ -68,8 +74,12 @@ public final class CharTokenizer: Tokenizer {
     public func encode(_ text: String) throws(TokenizerError) -> [Int] {
         var out: [Int] = []
         out.reserveCapacity(text.utf8.count)
+        let bmpCount = bmpIds.count
         for (n, c) in text.unicodeScalars.enumerated() {
-            if let id = stoi[c.value] {
+            let v = Int(c.value)
+            if v < bmpCount, bmpIds[v] >= 0 {
+                out.append(Int(bmpIds[v]))
+            } else if let id = stoi[c.value] {
                 out.append(id)
             } else if unknownPolicy == .unk, let u = special.unk {
                 out.append(u)

@@ -71,18 +71,24 @@ public struct PreTokenizer: @unchecked Sendable {
         let n = p.count
         switch scanner {
         case .gpt2:
-            var i = 0
-            while i < n {
-                let e = PreTokenizer.gpt2End(p, i)
-                body(i, e)
-                i = e
+            PreTokenizer.asciiClass.withUnsafeBufferPointer { tb in
+                guard let t = tb.baseAddress else { return }
+                var i = 0
+                while i < n {
+                    let e = PreTokenizer.gpt2End(p, i, t)
+                    body(i, e)
+                    i = e
+                }
             }
         case let .cl100k(endRule):
-            var i = 0
-            while i < n {
-                let e = PreTokenizer.cl100kEnd(p, i, endRule: endRule)
-                body(i, e)
-                i = e
+            PreTokenizer.asciiClass.withUnsafeBufferPointer { tb in
+                guard let t = tb.baseAddress else { return }
+                var i = 0
+                while i < n {
+                    let e = PreTokenizer.cl100kEnd(p, i, endRule: endRule, t)
+                    body(i, e)
+                    i = e
+                }
             }
         case let .regex(re):
             PreTokenizer.regexPieces(re, p, body)
@@ -107,9 +113,9 @@ public struct PreTokenizer: @unchecked Sendable {
 
     /// The class and byte length of the scalar at `i` (valid UTF-8, i < p.count).
     @inline(__always)
-    static func classify(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> (UInt8, Int) {
+    static func classify(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ t: UnsafePointer<UInt8>) -> (UInt8, Int) {
         let b0 = p[i]
-        if b0 < 0x80 { return (asciiClass[Int(b0)], 1) }
+        if b0 < 0x80 { return (t[Int(b0)], 1) }
         let (value, len) = decodeScalar(p, i)
         return (classOf(value), len)
     }
@@ -144,11 +150,11 @@ public struct PreTokenizer: @unchecked Sendable {
 
     /// The end of the run of scalars of class `c` (or `c2`) starting at `i`.
     @inline(__always)
-    static func runEnd(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ c: UInt8) -> Int {
+    static func runEnd(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ c: UInt8, _ t: UnsafePointer<UInt8>) -> Int {
         var k = i
         let n = p.count
         while k < n {
-            let (ck, lk) = classify(p, k)
+            let (ck, lk) = classify(p, k, t)
             if ck != c { break }
             k += lk
         }
@@ -162,7 +168,7 @@ public struct PreTokenizer: @unchecked Sendable {
 
     /// End of the GPT-2 piece starting at `i`:
     /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
-    static func gpt2End(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
+    static func gpt2End(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ t: UnsafePointer<UInt8>) -> Int {
         let n = p.count
         let b = p[i]
         if b == 0x27 && i + 1 < n {  // contractions, lower case only
@@ -174,19 +180,19 @@ public struct PreTokenizer: @unchecked Sendable {
             }
         }
         let j = (b == 0x20 && i + 1 < n) ? i + 1 : i
-        let (cj, lj) = classify(p, j)
-        if cj == letter || cj == number || cj == other { return runEnd(p, j + lj, cj) }
-        return whitespaceEnd(p, i)
+        let (cj, lj) = classify(p, j, t)
+        if cj == letter || cj == number || cj == other { return runEnd(p, j + lj, cj, t) }
+        return whitespaceEnd(p, i, t)
     }
 
     /// `\s+(?!\S)|\s+` at `i` (a whitespace scalar): the run, less its last scalar when the run
     /// has two or more scalars and is followed by a non-space.
-    static func whitespaceEnd(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
+    static func whitespaceEnd(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, _ t: UnsafePointer<UInt8>) -> Int {
         let n = p.count
         var e = i
         var last = i
         while e < n {
-            let (c, l) = classify(p, e)
+            let (c, l) = classify(p, e, t)
             if !isSpace(c) { break }
             last = e
             e += l
@@ -199,7 +205,7 @@ public struct PreTokenizer: @unchecked Sendable {
 
     /// End of the cl100k piece starting at `i` (see ``cl100kPattern``); `endRule` adds tiktoken's
     /// `\s++$` alternative.
-    static func cl100kEnd(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, endRule: Bool) -> Int {
+    static func cl100kEnd(_ p: UnsafeBufferPointer<UInt8>, _ i: Int, endRule: Bool, _ t: UnsafePointer<UInt8>) -> Int {
         let n = p.count
         let b = p[i]
         // '(?i:[sdmt]|ll|ve|re), with Unicode simple case folding (ſ U+017F folds to s)
@@ -216,19 +222,19 @@ public struct PreTokenizer: @unchecked Sendable {
                 return i + 3
             }
         }
-        let (c0, l0) = classify(p, i)
+        let (c0, l0) = classify(p, i, t)
         // [^\r\n\p{L}\p{N}]?+\p{L}++
-        if c0 == letter { return runEnd(p, i + l0, letter) }
+        if c0 == letter { return runEnd(p, i + l0, letter, t) }
         if c0 != newline && c0 != number && i + l0 < n {
-            let (c1, l1) = classify(p, i + l0)
-            if c1 == letter { return runEnd(p, i + l0 + l1, letter) }
+            let (c1, l1) = classify(p, i + l0, t)
+            if c1 == letter { return runEnd(p, i + l0 + l1, letter, t) }
         }
         // \p{N}{1,3}+
         if c0 == number {
             var k = i + l0
             var count = 1
             while count < 3 && k < n {
-                let (ck, lk) = classify(p, k)
+                let (ck, lk) = classify(p, k, t)
                 if ck != number { break }
                 k += lk
                 count += 1
@@ -237,9 +243,9 @@ public struct PreTokenizer: @unchecked Sendable {
         }
         // ' ?[^\s\p{L}\p{N}]++[\r\n]*+'
         let j = (b == 0x20 && i + 1 < n) ? i + 1 : i
-        let (cj, lj) = classify(p, j)
+        let (cj, lj) = classify(p, j, t)
         if cj == other {
-            var k = runEnd(p, j + lj, other)
+            var k = runEnd(p, j + lj, other, t)
             while k < n && (p[k] == 0x0A || p[k] == 0x0D) { k += 1 }
             return k
         }
@@ -248,7 +254,7 @@ public struct PreTokenizer: @unchecked Sendable {
         var last = i
         var afterNewline = -1
         while e < n {
-            let (c, l) = classify(p, e)
+            let (c, l) = classify(p, e, t)
             if !isSpace(c) { break }
             last = e
             e += l

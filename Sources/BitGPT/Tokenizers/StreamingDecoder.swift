@@ -7,6 +7,7 @@
 public struct StreamingDecoder {
     private var pending: [UInt8] = []
 
+    /// A decoder with nothing held back.
     public init() {}
 
     /// Appends a token's bytes and returns the text that is now complete (possibly empty).

@@ -9,6 +9,7 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     /// No tokenizer section, or an unsupported kind.
     case unsupported(String)
 
+    /// One line: what is wrong.
     public var description: String {
         switch self {
         case let .invalid(m): return "invalid tokenizer: \(m)"
@@ -21,13 +22,18 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
 
 /// Special-token ids of a tokenizer; nil when the tokenizer has none.
 public struct SpecialTokens: Equatable, Sendable {
+    /// Beginning-of-sequence id.
     public var bos: Int?
+    /// End-of-sequence id.
     public var eos: Int?
+    /// Unknown-token id.
     public var unk: Int?
+    /// Padding id.
     public var pad: Int?
     /// Ids of control and user-defined tokens (e.g. `<|endoftext|>`) that `--special` prints.
     public var control: Set<Int> = []
 
+    /// Special ids; nil for those the tokenizer lacks.
     public init(bos: Int? = nil, eos: Int? = nil, unk: Int? = nil, pad: Int? = nil, control: Set<Int> = []) {
         self.bos = bos
         self.eos = eos

@@ -185,10 +185,17 @@ public enum TokenizerFiles {
     /// (`["a b"]` or `[["a","b"]]`), `added_tokens` (special → control, others → user-defined)
     /// and a `ByteLevel` pre-tokenizer (GPT-2's pattern) or a `Sequence` of a regex `Split` and a
     /// `ByteLevel` without regex. A normalizer, `add_prefix_space`, byte fallback or subword
-    /// prefixes are reported as unsupported.
+    /// prefixes are reported as unsupported. The `lstrip`, `rstrip`, `single_word` and
+    /// `normalized` flags of added tokens are ignored (added tokens match their exact text), and
+    /// the post-processor is ignored (encode adds no bos/eos). bos/eos/unk/pad ids are taken from
+    /// added tokens with the usual names (`<s>`, `</s>`, `<|endoftext|>`, `<unk>`, `<pad>`, …)
+    /// and `model.unk_token`.
     public static func huggingFace(path: String) throws(TokenizerError) -> TokenizerSection {
         guard let root = try json(path) as? [String: Any] else { throw .invalid("\(path): expected a JSON object") }
-        guard let model = root["model"] as? [String: Any] else { throw .invalid("\(path): no \"model\" object") }
+        guard let model = root["model"] as? [String: Any] else {
+            if path.hasSuffix("encoder.json") { throw .invalid("\(path): GPT-2's encoder.json needs its vocab.bpe too (give both paths)") }
+            throw .invalid("\(path): no \"model\" object (not a Hugging Face tokenizer.json)")
+        }
         let type = model["type"] as? String ?? "BPE"
         guard type == "BPE" else { throw .unsupported("\(path): model type \(type) (only byte-level BPE; use the .model file for SentencePiece)") }
         if let n = root["normalizer"], !(n is NSNull) { throw .unsupported("\(path): a normalizer is not supported") }

@@ -37,9 +37,21 @@ public struct TokenizerSection: Equatable, Sendable {
 
     /// Token types (`tokenizer.token_types`), the SentencePiece proto's values.
     public enum TokenType: UInt8, Sendable {
-        case normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6
+        /// An ordinary piece.
+        case normal = 1
+        /// The unknown piece.
+        case unknown = 2
+        /// A control token (bos, eos, `<|endoftext|>`): matched as text only when special tokens are allowed.
+        case control = 3
+        /// A user-defined added token, matched as its exact text.
+        case userDefined = 4
+        /// A placeholder id (a gap in the vocabulary).
+        case unused = 5
+        /// A byte piece (`<0xXX>`).
+        case byte = 6
     }
 
+    /// `tokenizer.kind`.
     public var kind: Kind
     /// Piece text by id. `bpe`: normal tokens in GPT-2's byte-to-unicode form, control and
     /// user-defined tokens as their plain text. `char`: one Unicode scalar each.
@@ -54,16 +66,20 @@ public struct TokenizerSection: Equatable, Sendable {
     public var rankBy: RankBy
     /// `bpe`: the pre-tokenizer regex itself.
     public var prePattern: String?
+    /// `tokenizer.bos_id` (nil: none).
     public var bosId: Int?
+    /// `tokenizer.eos_id` (nil: none).
     public var eosId: Int?
+    /// `tokenizer.unk_id` (nil: none).
     public var unkId: Int?
+    /// `tokenizer.pad_id` (nil: none).
     public var padId: Int?
     /// `sentencepiece`: the serialized `ModelProto`.
     public var sentencePieceModel: [UInt8]?
     /// `char`: unknown characters policy (default ``UnknownPolicy/error``).
     public var unknownPolicy: UnknownPolicy
 
-    /// A section of `kind` with everything else empty.
+    /// A section of `kind`; every other field is optional (see the properties).
     public init(kind: Kind, tokens: [String] = [], scores: [Float]? = nil, tokenTypes: [UInt8]? = nil,
                 merges: [String] = [], rankBy: RankBy = .merges, prePattern: String? = nil,
                 bosId: Int? = nil, eosId: Int? = nil, unkId: Int? = nil, padId: Int? = nil,

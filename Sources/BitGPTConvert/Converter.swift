@@ -18,7 +18,7 @@ public struct Converter {
         public var overrides = HyperOverrides()
         /// Stored dtype per tensor.
         public var precision = PrecisionPolicy()
-        /// Tokenizer file to embed (nanoGPT `meta.pkl`), or nil for none.
+        /// Tokenizer file to embed (see ``TokenizerImport``), or nil for none.
         public var tokenizer: String?
         /// `general.name`; default: the output file's stem.
         public var name: String?

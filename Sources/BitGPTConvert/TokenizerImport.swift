@@ -2,11 +2,12 @@ import BitGPT
 
 /// Builds the `tokenizer.*` metadata section of a .bgpt file from a tokenizer file.
 ///
-/// Supported now: nanoGPT's `meta.pkl` (a plain pickle of `{'vocab_size', 'itos', 'stoi'}`, read
-/// with the same restricted ``PickleMachine`` as checkpoints, no globals allowed) → a `char`
-/// tokenizer whose `tokenizer.tokens` are `itos` in id order, with `unknown_policy = "error"`.
-/// SentencePiece `.model`, Hugging Face `tokenizer.json`, `.tiktoken` and llama2.c `tokenizer.bin`
-/// come from the tokenizer library and are refused here with a clear message.
+/// nanoGPT's `meta.pkl` (a plain pickle of `{'vocab_size', 'itos', 'stoi'}`, read with the same
+/// restricted ``PickleMachine`` as checkpoints, no globals allowed) becomes a `char` tokenizer
+/// whose `tokenizer.tokens` are `itos` in id order, with `unknown_policy = "error"`. SentencePiece
+/// `.model`, Hugging Face `tokenizer.json`, GPT-2 `encoder.json` + `vocab.bpe` (two paths joined
+/// by a comma), `.tiktoken` and another model's `.bgpt` go through the tokenizer library
+/// (``TokenizerFiles/load(_:)``). llama2.c's `tokenizer.bin` is refused (use its `tokenizer.model`).
 public enum TokenizerImport {
     /// The tokenizer section for the file at `path`.
     ///
@@ -20,9 +21,15 @@ public enum TokenizerImport {
         if lower.hasSuffix(".pkl") || lower.hasSuffix(".pickle") {
             return try charTokenizer(SourceFile(path: path), vocabSize: vocabSize)
         }
-        let kind = lower.hasSuffix(".model") ? "SentencePiece .model" : lower.hasSuffix(".json") ? "tokenizer.json"
-            : lower.hasSuffix(".tiktoken") ? ".tiktoken" : lower.hasSuffix(".bin") ? "llama2.c tokenizer.bin" : "this kind of tokenizer file"
-        throw .tokenizer("\(path): \(kind) is not yet supported by lm-convert (only nanoGPT meta.pkl char vocabularies are)")
+        if lower.hasSuffix(".bin") {
+            throw .tokenizer("\(path): llama2.c tokenizer.bin is not supported; convert with its SentencePiece tokenizer.model instead")
+        }
+        let section: TokenizerSection
+        do { section = try TokenizerFiles.load([path]) } catch { throw .tokenizer("\(path): \(error)") }
+        guard section.tokens.count <= vocabSize else {
+            throw .tokenizer("\(path): \(section.tokens.count) tokens, but the model's vocabulary has \(vocabSize) rows")
+        }
+        return section.toMetadata()
     }
 
     /// Reads a nanoGPT `meta.pkl` into a `char` tokenizer section.

@@ -31,7 +31,7 @@ struct LMConvert: ParsableCommand {
     var dtype: String?
     @Option(name: .customLong("tensor-type"), help: "Per-tensor override PATTERN=TYPE (glob on .bgpt names); repeatable.")
     var tensorTypes: [String] = []
-    @Option(help: "Tokenizer file to embed (nanoGPT meta.pkl).")
+    @Option(help: "Tokenizer to embed: nanoGPT meta.pkl, SentencePiece .model, tokenizer.json, encoder.json,vocab.bpe, .tiktoken, or a .bgpt.")
     var tokenizer: String?
     @Option(help: "Model name for general.name (default: output file stem).")
     var name: String?

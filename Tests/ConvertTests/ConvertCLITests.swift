@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import BitGPT
+@testable import BitGPTConvert
 
 /// Runs the built `lm-convert`, `lm-quantize` and `lm-diff` (swift test builds every product) and
 /// checks stdout, the one-line stderr error and the exit status.
@@ -70,5 +72,32 @@ struct ConvertCLITests {
         #expect(r.stderr == "Error: \(dir)/evil.pt: pickle refers to global \"os.system\" at byte 2, which is not on the allowlist (nothing was executed)\n")
         #expect(!FileManager.default.fileExists(atPath: dir + "/out.bgpt"))
         #expect((try FileManager.default.contentsOfDirectory(atPath: dir)) == ["evil.pt"])
+    }
+}
+
+@Suite("lm-convert tokenizer kinds")
+struct ConvertTokenizerKindTests {
+    @Test("a tokenizer.json is embedded through the tokenizer library and encodes as its source; too large or unsupported files are refused")
+    func tokenizerJSON() throws {
+        let dir = TestFiles.tempDir()
+        // A tiny byte-level BPE as HF tokenizer.json: the 256 byte tokens, then one merge "a b" → "ab".
+        var vocab: [String: Int] = [:]
+        for b in 0..<256 { vocab[ByteLevelAlphabet.encode([UInt8(b)])] = b }
+        vocab["ab"] = 256
+        let json: [String: Any] = [
+            "model": ["type": "BPE", "vocab": vocab, "merges": ["a b"]],
+            "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true],
+            "added_tokens": [] as [Any],
+        ]
+        let path = dir + "/tokenizer.json"
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+        let section = try TokenizerImport.metadata(path: path, vocabSize: 300)
+        #expect(try section.string("tokenizer.kind") == "bpe")
+        let tok = try TokenizerFactory.make(metadata: section, vocabSize: 300)
+        #expect(try tok.encode("abab") == [256, 256])
+        #expect(try tok.encode("ba") == [98, 97])
+        #expect(throws: ConvertError.self) { try TokenizerImport.metadata(path: path, vocabSize: 100) }
+        #expect(throws: ConvertError.self) { try TokenizerImport.metadata(path: dir + "/tokenizer.bin", vocabSize: 300) }
+        #expect(throws: ConvertError.self) { try TokenizerImport.metadata(path: dir + "/missing.model", vocabSize: 300) }
     }
 }

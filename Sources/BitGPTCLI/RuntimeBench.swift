@@ -20,8 +20,11 @@ public enum RuntimeBench {
 
     /// One measured configuration.
     public struct Row: Sendable {
+        /// The shape's label.
         public var shape: String
+        /// dtype of the linear layers.
         public var dtype: DType
+        /// Threads used.
         public var threads: Int
         /// Weight bytes read per decoded token.
         public var bytesPerToken: Int

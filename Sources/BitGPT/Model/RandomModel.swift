@@ -16,12 +16,14 @@ public enum RandomModel {
     ///   - headType: dtype of the untied classifier.
     ///   - seed: RNG seed; the same seed gives the same file bytes (but for `general.created`).
     ///   - extra: more metadata (tokenizer section, `general.*`).
+    ///   - std: standard deviation of the weights (tests use larger ones so greedy decoding varies).
     ///   - progress: called after each tensor with (tensors done, tensors in all).
     public static func write(config: ModelConfig, to path: String, linearType: DType, headType: DType = .f32, seed: UInt64,
-                             extra: Metadata = Metadata(), progress: ((Int, Int) -> Void)? = nil) throws(FormatError) {
+                             extra: Metadata = Metadata(), std: Float = 0.02,
+                             progress: ((Int, Int) -> Void)? = nil) throws(FormatError) {
         var meta = Metadata()
         meta.set("general.name", .string("random-\(config.architecture.rawValue)-\(config.dim)x\(config.nLayers)"))
-        meta.set("general.description", .string("random weights N(0, 0.02), seed \(seed)"))
+        meta.set("general.description", .string("random weights N(0, \(std)), seed \(seed)"))
         meta.set("general.converter", .string("lm-init \(BitGPTVersion.string)"))
         meta.set("general.created", .string(ISO8601DateFormatter().string(from: Date())))
         config.write(to: &meta)
@@ -45,7 +47,7 @@ public enum RandomModel {
                 let isGain = !s.name.hasSuffix("_bias")
                 values = [Float](repeating: isGain ? 1 : 0, count: n)
             } else {
-                values = (0..<n).map { _ in rng.normal(std: 0.02) }
+                values = (0..<n).map { _ in rng.normal(std: std) }
             }
             let bytes = try TensorEncoder.encode(values, shape: s.shape, as: dtype(s), name: s.name)
             try writer.write(s.name, bytes: bytes)

@@ -15,7 +15,8 @@ struct ParityTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/m.bgpt"
         // Weights N(0, 0.3): with nanoGPT's 0.02 a tied model just repeats its last token.
-        try RandomModel.write(config: family.config, to: path, linearType: dtype, headType: dtype, seed: 7, std: 0.3)
+        try RandomModel.write(config: family.config, to: path, linearType: dtype, headType: dtype, seed: 7,
+                              embeddingType: family.quantizedEmbedding ? dtype : .f32, std: 0.3)
         let model = try Transformer(file: try BGPTFile(path: path))
         let V = family.config.vocabSize
         var rng = SeededRandom(seed: 11)

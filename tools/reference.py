@@ -21,6 +21,22 @@ import numpy as np
 from bgpt import BGPT
 
 F = np.float32
+ERF = np.vectorize(math.erf, otypes=[np.float64])
+
+
+# The float steps before every int8 quantization mirror the runtime's operation order (sums in
+# index order, exp and erf in float64 rounded once to float32), so quantized models agree exactly:
+# a last-bit difference could otherwise flip a rounding of x·a and change an integer sum.
+def seq_sum(a):
+    """Sum over the last axis in index order, in float32."""
+    s = np.zeros(a.shape[:-1], dtype=F)
+    for i in range(a.shape[-1]):
+        s = s + a[..., i]
+    return s
+
+
+def exp32(x):
+    return np.exp(x.astype(np.float64)).astype(F)
 
 
 class Model:
@@ -55,13 +71,15 @@ class Model:
         return q, a
 
     def rms(self, x, g, eps):
-        ms = (x * x).mean(axis=-1, keepdims=True, dtype=F)
-        return x * (F(1) / np.sqrt(ms + eps)) * g
+        n = F(x.shape[-1])
+        inv = F(1) / np.sqrt(seq_sum(x * x) / n + eps)
+        return x * inv[:, None] * g
 
     def layer_norm(self, x, g, b):
-        mu = x.mean(axis=-1, keepdims=True, dtype=F)
-        var = ((x - mu) ** 2).mean(axis=-1, keepdims=True, dtype=F)
-        y = (x - mu) * (F(1) / np.sqrt(var + self.eps)) * g
+        n = F(x.shape[-1])
+        d = x - (seq_sum(x) / n)[:, None]
+        inv = F(1) / np.sqrt(seq_sum(d * d) / n + self.eps)
+        y = d * inv[:, None] * g
         return y + b if b is not None else y
 
     def block_norm(self, x, name):
@@ -74,9 +92,7 @@ class Model:
         """Integer sums and activation scales of a quantized layer (after its own norm, if any)."""
         if self.bl_norm and self.f.has(name + ".norm"):
             x = self.rms(x, self.vec(name + ".norm"), self.bl_eps)
-        w = self.f.tensor(name)
-        q, a = self.quantize(x)
-        return q.astype(np.int64) @ w.codes.astype(np.int64).T, a
+        return self._acc_prenormed(self.f.tensor(name), x)
 
     def linear(self, x, name, bias, bit=None):
         bit = self.bitlinear if bit is None else bit
@@ -96,9 +112,14 @@ class Model:
             y = y + self.vec(name + "_bias")
         return y.astype(F)
 
-    def _acc_prenormed(self, w, x):
-        q, a = self.quantize(x)
-        return q.astype(np.int64) @ w.codes.astype(np.int64).T, a
+    @staticmethod
+    def _acc_prenormed(w, x):
+        # Integer products summed in float64: every partial sum is an integer below 2^53, so the
+        # result is exact whatever the summation order (and much faster than an int64 matmul).
+        if not hasattr(w, "codes_t"):
+            w.codes_t = w.codes.astype(np.float64).T
+        q, a = Model.quantize(x)
+        return (q.astype(np.float64) @ w.codes_t).astype(np.int64), a
 
     def rope(self, x, heads, pos):
         x = x.reshape(len(pos), heads, self.hd).copy()
@@ -113,26 +134,31 @@ class Model:
         return x.reshape(len(pos), heads * self.hd)
 
     def attention(self, q, k, v):
+        """Causal softmax(q·kᵀ/√hd)·v per head; dot products and sums in index order."""
         n, hd, group = q.shape[0], self.hd, self.nh // self.nkv
         out = np.zeros((n, self.D), dtype=F)
         scale = F(1) / np.sqrt(F(hd))
-        mask = np.triu(np.full((n, n), -np.inf, dtype=F), 1)
+        causal = np.tril(np.ones((n, n), dtype=bool))
         for h in range(self.nh):
             kh = h // group
             qh, khm, vh = q[:, h * hd:(h + 1) * hd], k[:, kh * hd:(kh + 1) * hd], v[:, kh * hd:(kh + 1) * hd]
-            s = (qh @ khm.T) * scale + mask
-            s = np.exp(s - s.max(axis=-1, keepdims=True))
-            s = s / s.sum(axis=-1, keepdims=True)
-            out[:, h * hd:(h + 1) * hd] = s @ vh
+            s = seq_sum(qh[:, None, :] * khm[None, :, :]) * scale       # (n, n)
+            m = np.where(causal, s, -np.inf).max(axis=-1)
+            e = np.where(causal, exp32(s - m[:, None]), F(0))
+            p = e * (F(1) / seq_sum(e))[:, None]
+            o = np.zeros((n, hd), dtype=F)
+            for j in range(n):
+                o = o + p[:, j, None] * vh[None, j, :]
+            out[:, h * hd:(h + 1) * hd] = o
         return out
 
     def act(self, h):
         if self.activation == "gelu":
-            erf = np.vectorize(math.erf)
-            return (0.5 * h.astype(np.float64) * (1 + erf(h.astype(np.float64) / math.sqrt(2)))).astype(F)
+            e = ERF(h.astype(np.float64) * 0.7071067811865476).astype(F)
+            return F(0.5) * h * (F(1) + e)
         if self.activation == "relu":
             return np.maximum(h, F(0))
-        return (h / (F(1) + np.exp(-h))).astype(F)
+        return h / (F(1) + exp32(-h))
 
     # --- the model ----------------------------------------------------------------------------
     def forward(self, tokens):
@@ -159,7 +185,7 @@ class Model:
             xin = x if self.arch == "bitgpt" else self.block_norm(x, p + "ffn_norm")
             if self.activation == "swiglu":
                 g, u = self.linear(xin, p + "ffn_gate", lb), self.linear(xin, p + "ffn_up", lb)
-                h = (g / (F(1) + np.exp(-g))) * u
+                h = (g / (F(1) + exp32(-g))) * u
             else:
                 h = self.act(self.linear(xin, p + "ffn_up", lb))
             x = x + self.linear(h.astype(F), p + "ffn_down", lb)

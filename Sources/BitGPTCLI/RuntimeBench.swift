@@ -20,8 +20,11 @@ public enum RuntimeBench {
 
     /// One measured configuration.
     public struct Row: Sendable {
+        /// The shape's label.
         public var shape: String
+        /// dtype of the linear layers.
         public var dtype: DType
+        /// Threads used.
         public var threads: Int
         /// Weight bytes read per decoded token.
         public var bytesPerToken: Int
@@ -60,14 +63,15 @@ public enum RuntimeBench {
         return Double(count * 8) / median(times)
     }
 
-    /// Writes the model of `shape` in `dtype` (linear layers; embeddings and the tied classifier stay F32) into `dir`.
+    /// Writes the model of `shape` with linear layers in `dtype` and the tied embedding (= classifier)
+    /// in `classifier` into `dir`, unless it is already there.
     ///
     /// - Returns: the file path.
     /// - Throws: ``FormatError`` from the writer.
-    public static func writeModel(_ shape: Shape, dtype: DType, dir: String) throws -> String {
-        let path = "\(dir)/bench-\(shape.name)-\(dtype).bgpt"
+    public static func writeModel(_ shape: Shape, dtype: DType, classifier: DType = .f32, dir: String) throws -> String {
+        let path = "\(dir)/bench-\(shape.name)-\(dtype)-\(classifier).bgpt"
         if !FileManager.default.fileExists(atPath: path) {
-            try RandomModel.write(config: shape.config, to: path, linearType: dtype, seed: 1)
+            try RandomModel.write(config: shape.config, to: path, linearType: dtype, seed: 1, embeddingType: classifier)
         }
         return path
     }

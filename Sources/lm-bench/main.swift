@@ -10,14 +10,15 @@ struct LMBench: ParsableCommand {
         commandName: "lm-bench",
         abstract: "Measure prompt and decode tokens/s on random Llama-shape models (f32, i8, t2, t1).",
         discussion: """
-            Writes random models (tied embeddings, F32 embedding/classifier, linear layers in each \
-            dtype) into --dir (reused if present), measures the read bandwidth with a streaming \
+            Writes random models (tied embeddings in --classifier-dtype, default F32; linear layers \
+            in each dtype) into --dir (reused if present), measures the read bandwidth with a streaming \
             loop, then reports the median of --runs runs per model and thread count, the weight \
             bytes read per token and the bandwidth bound (bandwidth / bytes per token).
             """)
 
     @Option(help: "Shapes: 15m, 100m (comma-separated).") var sizes: String = "15m"
     @Option(help: "Linear dtypes (comma-separated).") var dtypes: String = "f32,i8,t2,t1"
+    @Option(help: "dtype of the tied embedding, which is also the classifier.") var classifierDtype: String = "f32"
     @Option(help: "Thread counts (comma-separated).") var threads: String = "1,2"
     @Option(help: "Prompt tokens of the batched pass.") var promptTokens: Int = 128
     @Option(help: "Tokens decoded one at a time.") var decodeTokens: Int = 32
@@ -36,6 +37,7 @@ struct LMBench: ParsableCommand {
             guard let d = DType(name: String($0)) else { throw BenchFailure("unknown dtype \($0)") }
             return d
         }
+        guard let classifier = DType(name: classifierDtype) else { throw BenchFailure("unknown dtype \(classifierDtype)") }
         let counts = threads.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
         guard !counts.isEmpty, promptTokens > 0, promptTokens <= 256, decodeTokens > 0, runs > 0 else {
             throw BenchFailure("need thread counts ≥ 1, 1 ≤ --prompt-tokens ≤ 256, --decode-tokens ≥ 1, --runs ≥ 1")
@@ -44,7 +46,7 @@ struct LMBench: ParsableCommand {
         try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
         defer { if dir == nil { try? FileManager.default.removeItem(atPath: workDir) } }
 
-        print("kernels: \(String(cString: bgptKernelVariant())); prompt \(promptTokens) tokens, decode \(decodeTokens) tokens, median of \(runs)")
+        print("kernels: \(String(cString: bgptKernelVariant())); classifier (tied embedding) \(classifier); prompt \(promptTokens) tokens, decode \(decodeTokens) tokens, median of \(runs)")
         var bandwidth: [Int: Double] = [:]
         for t in counts {
             bandwidth[t] = RuntimeBench.readBandwidth(threads: t)
@@ -54,7 +56,7 @@ struct LMBench: ParsableCommand {
         print("|---|---|---|---|---|---|---|")
         for shape in shapes {
             for d in types {
-                let path = try RuntimeBench.writeModel(shape, dtype: d, dir: workDir)
+                let path = try RuntimeBench.writeModel(shape, dtype: d, classifier: classifier, dir: workDir)
                 for t in counts {
                     let r = try RuntimeBench.measure(path: path, shape: shape.name, threads: t, promptTokens: promptTokens,
                                                      decodeTokens: decodeTokens, runs: runs)

@@ -14,16 +14,18 @@ struct ParityTests {
         let dir = try ReferenceHarness.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/m.bgpt"
-        try RandomModel.write(config: family.config, to: path, linearType: dtype, headType: dtype, seed: 7)
+        // Weights N(0, 0.3): with nanoGPT's 0.02 a tied model just repeats its last token.
+        try RandomModel.write(config: family.config, to: path, linearType: dtype, headType: dtype, seed: 7,
+                              embeddingType: family.quantizedEmbedding ? dtype : .f32, std: 0.3)
         let model = try Transformer(file: try BGPTFile(path: path))
         let V = family.config.vocabSize
         var rng = SeededRandom(seed: 11)
         let prompt = (0..<12).map { _ in Int(rng.next() % UInt64(V)) }
 
         // Swift: every position's logits from one batched pass (in 3 chunks), then greedy decoding;
-        // with 1 and 2 threads, which must agree bit for bit.
+        // with 1, 2 and 3 threads, which must agree bit for bit.
         var runs: [(logits: [Float], greedy: [Int])] = []
-        for threads in [1, 2] {
+        for threads in [1, 2, 3] {
             let gen = try Generator(model: model, pool: WorkerPool(threads: threads), maxBatch: 5)
             var logits = [Float](repeating: 0, count: prompt.count * V)
             _ = try logits.withUnsafeMutableBufferPointer { try gen.start(prompt: prompt, allLogits: $0.baseAddress) }
@@ -33,8 +35,10 @@ struct ParityTests {
             try gen.generate(maxNewTokens: 50, sampler: Sampler(vocabSize: V, options: options, seed: 0), stop: nil) { greedy.append($0) }
             runs.append((logits, greedy))
         }
-        #expect(runs[0].logits == runs[1].logits, "logits differ between 1 and 2 threads")
-        #expect(runs[0].greedy == runs[1].greedy)
+        for r in runs.dropFirst() {
+            #expect(r.logits == runs[0].logits, "logits differ between thread counts")
+            #expect(r.greedy == runs[0].greedy)
+        }
 
         let ref = try #require(ReferenceHarness.reference(model: path, tokens: prompt, greedy: 50))
         let logits = runs[0].logits
@@ -49,6 +53,8 @@ struct ParityTests {
         print("parity \(family.name) \(dtype): max |Δlogit| \(maxDiff) (max |logit| \(maxRef))")
         #expect(maxDiff <= tol * max(maxRef, 1), "\(family.name) \(dtype): max |Δ| \(maxDiff)")
         #expect(runs[0].greedy == ref.greedy, "\(family.name) \(dtype): greedy continuation differs")
+        #expect(Set(ref.greedy).count > 3, "the greedy continuation should vary to be a meaningful check")
+        print("greedy \(family.name) \(dtype): \(ref.greedy.prefix(20))")
     }
 
     @Test("a BitLinear's Int32 accumulators equal NumPy's exactly", arguments: [DType.t2, .t1, .i8])

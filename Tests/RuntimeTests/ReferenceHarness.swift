@@ -62,6 +62,8 @@ enum ReferenceHarness {
 struct Family: CustomStringConvertible, Sendable {
     var name: String
     var config: ModelConfig
+    /// Whether `token_embd` (and `pos_embd`) take the test's dtype too (a quantized tied classifier).
+    var quantizedEmbedding = false
     var description: String { name }
 
     static func tiny(_ arch: Architecture, heads: Int = 4, kv: Int? = nil) -> ModelConfig {
@@ -90,7 +92,9 @@ struct Family: CustomStringConvertible, Sendable {
         return [Family(name: "gpt2-untied-bias", config: gptUntied), Family(name: "gpt2-tied", config: gptTied),
                 Family(name: "gpt2-nobias", config: gptNoBias), Family(name: "gpt2-nope", config: gptNope),
                 Family(name: "bitgpt", config: bit), Family(name: "llama-gqa-interleaved", config: llamaGQA),
-                Family(name: "llama-mqa-half", config: llamaHalf), Family(name: "llama-nope", config: llamaNope)]
+                Family(name: "llama-mqa-half", config: llamaHalf), Family(name: "llama-nope", config: llamaNope),
+                Family(name: "gpt2-tied-quantized-embedding", config: gptTied, quantizedEmbedding: true),
+                Family(name: "llama-tied-quantized-embedding", config: llamaGQA, quantizedEmbedding: true)]
     }()
 }
 

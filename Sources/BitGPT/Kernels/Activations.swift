@@ -6,12 +6,18 @@ import Darwin
 
 /// Exact (erf) GELU in place: `x = ½·x·(1 + erf(x/√2))`, as `torch.nn.GELU()` (nanoGPT).
 ///
+/// erf is evaluated in `Double` and rounded once, so the result does not depend on the quality of a
+/// platform's single-precision `erff` (and the NumPy reference can reproduce it bit for bit).
+///
 /// - Parameters:
 ///   - x: `count` values, overwritten.
 ///   - count: number of values.
 public func geluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    let invSqrt2: Float = 0.70710678118654752
-    for i in 0..<count { let v = x[i]; x[i] = 0.5 * v * (1 + erff(v * invSqrt2)) }
+    for i in 0..<count {
+        let v = x[i]
+        let e = Float(erf(Double(v) * 0.7071067811865476))
+        x[i] = 0.5 * v * (1 + e)
+    }
 }
 
 /// ReLU in place: `x = max(x, 0)` (BitGPT MLP).
@@ -29,7 +35,7 @@ public func reluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
 ///   - x: `count` values, overwritten.
 ///   - count: number of values.
 public func siluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { let v = x[i]; x[i] = v / (1 + expf(-v)) }
+    for i in 0..<count { let v = x[i]; x[i] = v / (1 + expRounded(-v)) }
 }
 
 /// SwiGLU combine in place: `gate = silu(gate) · up` (llama2.c `hb`).
@@ -39,5 +45,13 @@ public func siluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
 ///   - up: `count` values of the up projection.
 ///   - count: number of values.
 public func swigluInPlace(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { let g = gate[i]; gate[i] = g / (1 + expf(-g)) * up[i] }
+    for i in 0..<count { let g = gate[i]; gate[i] = g / (1 + expRounded(-g)) * up[i] }
 }
+
+/// `e^x` computed in `Double` and rounded once to `Float`: the correctly rounded value in all but
+/// vanishingly rare cases, so results match any accurate reference bit for bit.
+///
+/// - Parameter x: the exponent.
+/// - Returns: `Float(exp(Double(x)))`.
+@inline(__always)
+public func expRounded(_ x: Float) -> Float { Float(exp(Double(x))) }

@@ -7,7 +7,8 @@ import Darwin
 /// LayerNorm over each of `n` rows: `out[t] = (x[t] − mean) / √(var + eps) · gain + bias`.
 ///
 /// Shapes: `x`, `out` are (n, dim) row-major; `gain`, `bias` are (dim). The variance is the biased
-/// one (divide by `dim`), as `torch.nn.LayerNorm` computes it. `out` may alias `x`.
+/// one (divide by `dim`), as `torch.nn.LayerNorm` computes it. `out` may alias `x`. Sums run in
+/// index order, so the NumPy reference reproduces the result bit for bit.
 /// - Parameters:
 ///   - out: destination, `n · dim` floats.
 ///   - x: source, `n · dim` floats.
@@ -37,7 +38,7 @@ public func layerNorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Flo
 /// RMSNorm over each of `n` rows: `out[t] = x[t] / √(mean(x[t]²) + eps) · gain`.
 ///
 /// Shapes: `x`, `out` are (n, dim); `gain` is (dim). Matches llama2.c `rmsnorm` and BitGPT's
-/// BitLinear RMSNorm (fp32 throughout). `out` may alias `x`.
+/// BitLinear RMSNorm (fp32 throughout). `out` may alias `x`. The sum runs in index order.
 /// - Parameters:
 ///   - out: destination, `n · dim` floats.
 ///   - x: source, `n · dim` floats.
@@ -58,6 +59,8 @@ public func rmsNorm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float
 
 /// In-place softmax of `count` values: `x[i] = exp(x[i] − max) / Σ exp(x[j] − max)`.
 ///
+/// The exponentials use ``expRounded(_:)``; the sum runs in index order.
+///
 /// - Parameters:
 ///   - x: the values, overwritten by probabilities.
 ///   - count: number of values (≥ 1).
@@ -65,7 +68,7 @@ public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
     var m = x[0]
     for i in 1..<max(count, 1) where x[i] > m { m = x[i] }
     var sum: Float = 0
-    for i in 0..<count { let e = expf(x[i] - m); x[i] = e; sum += e }
+    for i in 0..<count { let e = expRounded(x[i] - m); x[i] = e; sum += e }
     let inv = 1 / sum
     for i in 0..<count { x[i] *= inv }
 }

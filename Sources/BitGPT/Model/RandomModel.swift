@@ -20,12 +20,15 @@ public enum RandomModel {
     ///   - headType: dtype of the untied classifier.
     ///   - seed: RNG seed; the same seed gives the same file bytes (but for `general.created`).
     ///   - extra: more metadata (tokenizer section, `general.*`).
+    ///   - embeddingType: dtype of `token_embd` and `pos_embd` (with tied embeddings, also the classifier's).
+    ///   - std: standard deviation of the weights (tests use larger ones so greedy decoding varies).
     ///   - progress: called after each tensor with (tensors done, tensors in all).
     public static func write(config: ModelConfig, to path: String, linearType: DType, headType: DType = .f32, seed: UInt64,
-                             extra: Metadata = Metadata(), progress: ((Int, Int) -> Void)? = nil) throws(FormatError) {
+                             extra: Metadata = Metadata(), embeddingType: DType = .f32, std: Float = 0.02,
+                             progress: ((Int, Int) -> Void)? = nil) throws(FormatError) {
         var meta = Metadata()
         meta.set("general.name", .string("random-\(config.architecture.rawValue)-\(config.dim)x\(config.nLayers)"))
-        meta.set("general.description", .string("random weights N(0, 0.02), seed \(seed)"))
+        meta.set("general.description", .string("random weights N(0, \(std)), seed \(seed)"))
         meta.set("general.converter", .string("lm-init \(BitGPTVersion.string)"))
         meta.set("general.created", .string(utcTimestamp()))
         config.write(to: &meta)
@@ -36,7 +39,8 @@ public enum RandomModel {
             switch s.role {
             case .linear: return linearType
             case .head: return headType
-            case .embedding, .vector: return .f32
+            case .embedding: return embeddingType
+            case .vector: return .f32
             }
         }
         let infos = specs.map { TensorInfo(name: $0.name, dtype: dtype($0), shape: $0.shape) }
@@ -49,7 +53,7 @@ public enum RandomModel {
                 let isGain = !s.name.hasSuffix("_bias")
                 values = [Float](repeating: isGain ? 1 : 0, count: n)
             } else {
-                values = (0..<n).map { _ in rng.normal(std: 0.02) }
+                values = (0..<n).map { _ in rng.normal(std: std) }
             }
             let bytes = try TensorEncoder.encode(values, shape: s.shape, as: dtype(s), name: s.name)
             try writer.write(s.name, bytes: bytes)

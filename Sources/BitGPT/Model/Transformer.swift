@@ -7,6 +7,7 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
     /// The model's settings are valid metadata but not something the runtime can run.
     case unsupported(String)
 
+    /// One line for the user.
     public var description: String {
         switch self {
         case let .tokenOutOfRange(t, v): return "token id \(t) is outside the vocabulary (size \(v))"

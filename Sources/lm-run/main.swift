@@ -75,16 +75,15 @@ struct LMRun: ParsableCommand {
         } else if prompt == nil && isatty(0) == 0 {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
-        var ids: [Int]
-        do { ids = try tokenizer.encode(text) } catch { throw BadInput("the prompt: \(error)") }
-        if let bad = ids.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
-            throw BadInput("the prompt encodes to token \(bad), outside the model's vocabulary of \(config.vocabSize)")
-        }
-        if ids.isEmpty { ids = [tokenizer.special.bos ?? 0] }
-        if ids.count > config.contextLength {
-            warn("warning: the prompt has \(ids.count) tokens; keeping the last \(config.contextLength) (the context length)")
-            ids = Array(ids.suffix(config.contextLength))
-        }
+        let generation = TextGeneration(tokenizer: tokenizer, printSpecial: special, ignoreEos: ignoreEos)
+        let ids: [Int]
+        do {
+            let (kept, dropped) = try generation.promptIds(text, vocabSize: config.vocabSize, contextLength: config.contextLength)
+            if dropped > 0 {
+                warn("warning: the prompt has \(kept.count + dropped) tokens; keeping the last \(config.contextLength) (the context length)")
+            }
+            ids = kept
+        } catch { throw BadInput("the prompt: \(error)") }
 
         let pool = WorkerPool(threads: threads)
         let gen = try Generator(model: net, pool: pool)
@@ -101,39 +100,29 @@ struct LMRun: ParsableCommand {
             }
         }
 
-        let eos = ignoreEos ? nil : tokenizer.special.eos
-        let hidden = tokenizer.special.control.union([tokenizer.special.bos, tokenizer.special.eos, tokenizer.special.pad].compactMap { $0 })
-        func piece(_ id: Int) -> [UInt8] {
-            if hidden.contains(id) && !special { return [] }
-            return (try? tokenizer.tokenBytes(id)) ?? []
-        }
-        func promptText() -> String { (try? tokenizer.decode(ids.filter { special || !hidden.contains($0) })) ?? text }
-
         if let width = beamWidth {
-            let eosSet: Set<Int> = eos.map { [$0] } ?? []
+            let eosSet: Set<Int> = generation.stopToken.map { [$0] } ?? []
             let found = try BeamSearch.run(generator: gen, prompt: ids, beamWidth: width, numCandidates: numCandidates,
                                            maxTokens: maxNewTokens, eos: eosSet)
             for (i, c) in found.enumerated() {
                 var bytes: [UInt8] = []
-                for id in c.tokens { bytes += piece(id) }
-                print(String(format: "[%d] logprob %.4f: ", i + 1, c.logProb) + promptText() + String(decoding: bytes, as: UTF8.self))
+                for id in c.tokens { bytes += generation.pieceBytes(id) }
+                print(String(format: "[%d] logprob %.4f: ", i + 1, c.logProb) + generation.promptText(ids) + String(decoding: bytes, as: UTF8.self))
             }
             return
         }
 
         let sampler = Sampler(vocabSize: config.vocabSize, options: options, seed: seed)
         for sample in 0..<numSamples {
+            write(generation.promptText(ids))
             let tp = clock.now
-            try gen.start(prompt: ids, reserve: maxNewTokens)
-            let promptTime = clock.now - tp
-            write(promptText())
-            var decoder = StreamingDecoder()
-            let td = clock.now
-            let n = try gen.generate(maxNewTokens: maxNewTokens, sampler: sampler, stop: eos) { id in
-                write(decoder.push(piece(id)))
+            var td = tp
+            let (n, _) = try generation.run(gen, prompt: ids, maxNewTokens: maxNewTokens, sampler: sampler, onPromptDone: { td = clock.now }) {
+                write($0)
+                return true
             }
-            write(decoder.flush() + "\n")
-            let decodeTime = clock.now - td
+            write("\n")
+            let promptTime = td - tp, decodeTime = clock.now - td
             if sample + 1 < numSamples { write("---------------\n") }
             if verbose {
                 let bytes = net.weightBytesPerToken

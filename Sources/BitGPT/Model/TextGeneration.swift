@@ -52,11 +52,10 @@ public struct TextGeneration {
         return (try? tokenizer.tokenBytes(id)) ?? []
     }
 
-    /// The prompt as it prints before the generated text.
+    /// The prompt as it prints before the generated text: the whole sequence decoded (so a
+    /// SentencePiece model drops its dummy-prefix space), special tokens hidden unless `printSpecial`.
     public func promptText(_ ids: [Int]) -> String {
-        var bytes: [UInt8] = []
-        for id in ids { bytes += pieceBytes(id) }
-        return String(decoding: bytes, as: UTF8.self)
+        (try? tokenizer.decode(ids.filter { printSpecial || !hidden.contains($0) })) ?? ""
     }
 
     /// Runs the prompt, then samples and streams up to `maxNewTokens` tokens.
@@ -66,13 +65,15 @@ public struct TextGeneration {
     ///   - prompt: ids from ``promptIds(_:vocabSize:contextLength:)``.
     ///   - maxNewTokens: most tokens to draw.
     ///   - sampler: filters and RNG.
+    ///   - onPromptDone: called once the prompt's batched pass is done (for timing).
     ///   - onText: receives each non-empty piece of text; return false to stop.
     /// - Returns: tokens drawn (the eos included) and whether `onText` stopped generation.
     /// - Throws: ``InferenceError``.
     @discardableResult
-    public func run(_ generator: Generator, prompt: [Int], maxNewTokens: Int, sampler: Sampler,
+    public func run(_ generator: Generator, prompt: [Int], maxNewTokens: Int, sampler: Sampler, onPromptDone: () -> Void = {},
                     onText: (String) -> Bool) throws(InferenceError) -> (drawn: Int, stopped: Bool) {
         try generator.start(prompt: prompt, reserve: maxNewTokens)
+        onPromptDone()
         var decoder = StreamingDecoder()
         let stop = stopToken
         let vocab = generator.model.config.vocabSize

@@ -33,6 +33,7 @@ typedef struct bgpt_kctx {
     size_t full;          // full blocks (or vector chunks) per row
     size_t tail;          // tail bytes (ternary) or tail elements (int8, float)
     size_t toff;          // where the tail bytes sit in the 32-byte window the tile loads
+    int no_q_min;         // no activation of the chunk is −128 (AVX2 int8 fast path)
     const int8_t *tq;     // (tn, BGPT_TAIL_BYTES) tail activations permuted to the packing's order
     const int32_t *sq;    // (tn) sums of q per token
 } bgpt_kctx;

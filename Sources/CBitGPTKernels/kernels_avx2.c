@@ -1,9 +1,9 @@
 // AVX2 + FMA + F16C variant (no VNNI). Ternary dots: codes c = t + 1 ∈ {0, 1, 2} times q with
-// vpmaddubsw (pairs stay within ±512, no saturation), summed in int16 within a block (≤ ±2560),
-// widened with vpmaddwd, then Σ c·q − Σ q = Σ t·q. Int8 dots widen both operands to int16 and use
-// vpmaddwd, which is exact for every int8 value (the sign trick of vpmaddubsw breaks at q = −128).
-// Floats: one 8-lane FMA accumulator per output element, a fixed horizontal reduction, then the
-// column tail in scalar code in column order (kernels_internal.h explains the determinism).
+// vpmaddubsw (pairs stay within ±512, no saturation), summed in int16 over up to 8 T2 blocks
+// (≤ ±16384) or one T1 block (≤ ±2560), widened with vpmaddwd, then Σ c·q − Σ q = Σ t·q.
+// Int8 dots: see the I8 section. Floats: one 8-lane FMA accumulator per output element, a fixed
+// horizontal reduction, then the column tail in scalar code in column order (kernels_internal.h
+// explains the determinism).
 #include "kernels_internal.h"
 #include <immintrin.h>
 
@@ -103,7 +103,7 @@ TILE_FN void t2_block256(__m256i s16[4][4], const __m256i *wv, const int8_t *con
             __m256i p1 = _mm256_maddubs_epi16(c1, _mm256_loadu_si256((const __m256i *)(xb[j] + 32)));
             __m256i p2 = _mm256_maddubs_epi16(c2, _mm256_loadu_si256((const __m256i *)(xb[j] + 64)));
             __m256i p3 = _mm256_maddubs_epi16(c3, _mm256_loadu_si256((const __m256i *)(xb[j] + 96)));
-            s16[i][j] = _mm256_add_epi16(_mm256_add_epi16(p0, p1), _mm256_add_epi16(p2, p3));
+            s16[i][j] = _mm256_add_epi16(s16[i][j], _mm256_add_epi16(_mm256_add_epi16(p0, p1), _mm256_add_epi16(p2, p3)));
         }
     }
 }
@@ -116,14 +116,22 @@ TILE_FN void t2_tile256(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
     const int8_t *xb[4];
     for (int i = 0; i < RT; i++)
         for (int j = 0; j < TT; j++) acc[i][j] = _mm256_setzero_si256();
-    for (size_t b = 0; b < k->full; b++) {
-        for (int i = 0; i < RT; i++) wv[i] = _mm256_loadu_si256((const __m256i *)(w + i * k->wstride + 32 * b));
-        for (int j = 0; j < TT; j++) xb[j] = x + j * k->cols + 128 * b;
-        t2_block256(s16, wv, xb, RT, TT);
+    // int16 sums of up to 8 blocks (|sum| ≤ 8 · 4 · 512) before widening to int32.
+    for (size_t b0 = 0; b0 < k->full; b0 += 8) {
+        size_t be = k->full - b0 > 8 ? b0 + 8 : k->full;
+        for (int i = 0; i < RT; i++)
+            for (int j = 0; j < TT; j++) s16[i][j] = _mm256_setzero_si256();
+        for (size_t b = b0; b < be; b++) {
+            for (int i = 0; i < RT; i++) wv[i] = _mm256_loadu_si256((const __m256i *)(w + i * k->wstride + 32 * b));
+            for (int j = 0; j < TT; j++) xb[j] = x + j * k->cols + 128 * b;
+            t2_block256(s16, wv, xb, RT, TT);
+        }
         for (int i = 0; i < RT; i++)
             for (int j = 0; j < TT; j++) acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(s16[i][j], ones));
     }
     if (k->tail) {
+        for (int i = 0; i < RT; i++)
+            for (int j = 0; j < TT; j++) s16[i][j] = _mm256_setzero_si256();
         for (int i = 0; i < RT; i++) wv[i] = tail_window(k, w + i * k->wstride);
         for (int j = 0; j < TT; j++) xb[j] = k->tq + (t + j) * BGPT_TAIL_BYTES;
         t2_block256(s16, wv, xb, RT, TT);

@@ -100,14 +100,16 @@ struct ByteDotTests {
         }
     }
 
-    @Test("ternary dots are exact at the extremes (all -1 or +1 against -128 and 127)", arguments: variants)
+    @Test("ternary dots are exact at the extremes (all -1 or +1 against -128 and 127, up to 2300 columns)", arguments: variants)
     func ternaryExtremes(variant: String) throws {
         let table = try #require(Variants.table(variant))
         let dot2 = try #require(table.dot_t2), dot1 = try #require(table.dot_t1)
-        for (tv, qv) in [(Int8(-1), Int8.min), (Int8(1), Int8.min), (Int8(-1), Int8.max)] {
-            let s = Shape(rows: 6, cols: 299, n: 6, r0: 0, r1: 6, ld: 6)
+        // 2300 columns: 17 full T2 blocks, past the 8 blocks the AVX2 variant sums in int16.
+        for (tv, qv, cols) in [(Int8(-1), Int8.min, 299), (Int8(1), Int8.min, 299), (Int8(-1), Int8.max, 299),
+                               (Int8(1), Int8.min, 2300), (Int8(1), Int8.max, 2300)] {
+            let s = Shape(rows: 6, cols: cols, n: 6, r0: 0, r1: 6, ld: 6)
             let t = [Int8](repeating: tv, count: s.rows * s.cols), q = [Int8](repeating: qv, count: s.n * s.cols)
-            let want = [Int32](repeating: Int32(299 * Int(tv) * Int(qv)), count: 36)
+            let want = [Int32](repeating: Int32(cols * Int(tv) * Int(qv)), count: 36)
             let (p2, rb2) = packT2(t, rows: s.rows, cols: s.cols), (p1, rb1) = packT1(t, rows: s.rows, cols: s.cols)
             let got2 = run(s) { acc in
                 p2.withUnsafeBufferPointer { w in
@@ -119,8 +121,8 @@ struct ByteDotTests {
                     q.withUnsafeBufferPointer { dot1(acc, s.ld, w.baseAddress, rb1, $0.baseAddress, s.cols, 0, 6, 6) }
                 }
             }
-            #expect(got2 == want, "\(variant) T2 t=\(tv) q=\(qv)")
-            #expect(got1 == want, "\(variant) T1 t=\(tv) q=\(qv)")
+            #expect(got2 == want, "\(variant) T2 t=\(tv) q=\(qv) cols=\(cols)")
+            #expect(got1 == want, "\(variant) T1 t=\(tv) q=\(qv) cols=\(cols)")
         }
     }
 }

@@ -63,7 +63,7 @@ typedef struct bgpt_kctx {
         }                                                                          \
     } while (0)
 
-/// Row bytes of packed ternary rows (formats/bgpt.md).
+/// Bytes in the tail of a packed ternary row (formats/bgpt.md).
 static inline size_t bgpt_t2_tail_bytes(size_t cols) { return ((cols % 128) + 3) / 4; }
 static inline size_t bgpt_t1_tail_bytes(size_t cols) { return ((cols % 160) + 4) / 5; }
 

@@ -101,6 +101,7 @@ TILE_FN void t2_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
     const __m512i sh23 = _mm512_inserti64x4(_mm512_set1_epi32(4), _mm256_set1_epi32(6), 1);
     const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;
     const int8_t *x = (const int8_t *)k->x + t * k->cols;
+    if (TT == 1) bgpt_prefetch_rows(w, k->wstride, RT);
     __m512i a01[4][4], a23[4][4];
     for (int i = 0; i < RT; i++)
         for (int j = 0; j < TT; j++) a01[i][j] = a23[i][j] = _mm512_setzero_si512();
@@ -186,6 +187,7 @@ TILE_FN void t1_pair512(__m512i acc[4][4], __m512i *wv, const int8_t *const *qlo
 TILE_FN void t1_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) {
     const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;
     const int8_t *x = (const int8_t *)k->x + t * k->cols;
+    if (TT == 1) bgpt_prefetch_rows(w, k->wstride, RT);
     __m512i acc[4][4], wv[4];
     const int8_t *qlo[4], *qhi[4];
     for (int i = 0; i < RT; i++)
@@ -247,6 +249,7 @@ TILE_FN void i8_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
     const __m512i bias = _mm512_set1_epi8((char)0x80);
     const int8_t *w = (const int8_t *)k->w + r * k->wstride;
     const int8_t *x = (const int8_t *)k->x + t * k->cols;
+    if (TT == 1) bgpt_prefetch_rows(w, k->wstride, RT);
     __m512i acc[4][4];
     for (int i = 0; i < RT; i++)
         for (int j = 0; j < TT; j++) acc[i][j] = _mm512_setzero_si512();
@@ -303,6 +306,7 @@ TILE_FN __m512 loadw_bf16(const void *p, __mmask16 m) {
     TILE_FN void NAME(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) {                         \
         const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;                                      \
         const float *x = (const float *)k->x + t * k->cols;                                             \
+        if (TT == 1) bgpt_prefetch_rows(w, k->wstride, RT);                                             \
         __m512 acc[4][4];                                                                               \
         for (int i = 0; i < RT; i++)                                                                    \
             for (int j = 0; j < TT; j++) acc[i][j] = _mm512_setzero_ps();                               \

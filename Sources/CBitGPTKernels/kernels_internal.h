@@ -63,6 +63,16 @@ typedef struct bgpt_kctx {
         }                                                                          \
     } while (0)
 
+/// Decode streams each weight once from memory, one small matrix after another, where hardware
+/// prefetchers restart at every page: a single-token tile of `rows` rows first asks for the rows
+/// BGPT_PREFETCH_ROWS ahead (prefetches never fault, so running past the matrix is harmless).
+#define BGPT_PREFETCH_ROWS 16
+static inline void bgpt_prefetch_rows(const void *w, size_t stride, int rows) {
+    const char *p = (const char *)w + BGPT_PREFETCH_ROWS * stride;
+    size_t bytes = (size_t)rows * stride;
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
+}
+
 /// Bytes in the tail of a packed ternary row (formats/bgpt.md).
 static inline size_t bgpt_t2_tail_bytes(size_t cols) { return ((cols % 128) + 3) / 4; }
 static inline size_t bgpt_t1_tail_bytes(size_t cols) { return ((cols % 160) + 4) / 5; }

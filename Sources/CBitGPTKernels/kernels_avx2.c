@@ -112,6 +112,7 @@ TILE_FN void t2_tile256(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
     const __m256i ones = _mm256_set1_epi16(1);
     const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;
     const int8_t *x = (const int8_t *)k->x + t * k->cols;
+    if (TT == 1) bgpt_prefetch_rows(w, k->wstride, RT);
     __m256i acc[4][4], s16[4][4], wv[4];
     const int8_t *xb[4];
     for (int i = 0; i < RT; i++)
@@ -182,6 +183,7 @@ TILE_FN void t1_tile256(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
     static const int pow3[5] = {1, 3, 9, 27, 81};
     const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;
     const int8_t *x = (const int8_t *)k->x + t * k->cols;
+    if (TT == 1) bgpt_prefetch_rows(w, k->wstride, RT);
     __m256i acc[4][4], s16[4][4];
     const int8_t *xb[4];
     for (int i = 0; i < RT; i++)
@@ -246,6 +248,7 @@ TGT void bgpt_k_dot_t1_avx2(int32_t *acc, size_t ld, const uint8_t *w, size_t ro
 TILE_FN void i8_tile256(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) {
     const int8_t *w = (const int8_t *)k->w + r * k->wstride;
     const int8_t *x = (const int8_t *)k->x + t * k->cols;
+    if (TT == 1) bgpt_prefetch_rows(w, k->wstride, RT);
     __m256i acc[4][4];
     for (int i = 0; i < RT; i++)
         for (int j = 0; j < TT; j++) acc[i][j] = _mm256_setzero_si256();
@@ -336,6 +339,7 @@ TILE_FN float w1_bf16(const void *p, size_t c) {
     TILE_FN void NAME(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) {                        \
         const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;                                     \
         const float *x = (const float *)k->x + t * k->cols;                                            \
+        if (TT == 1) bgpt_prefetch_rows(w, k->wstride, RT);                                            \
         __m256 acc[4][4];                                                                              \
         for (int i = 0; i < RT; i++)                                                                   \
             for (int j = 0; j < TT; j++) acc[i][j] = _mm256_setzero_ps();                              \

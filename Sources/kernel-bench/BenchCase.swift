@@ -151,14 +151,29 @@ enum ReadBandwidth {
 
 /// Repeated timing of one piece of work.
 enum Timing {
-    /// Median seconds of `body` over calls lasting at least `minTime` in all (and at least 5 calls).
+    /// Which clock `median` reads: wall time, or the process's CPU time divided by the thread
+    /// count, which leaves out time spent descheduled on a loaded machine (not cache pollution).
+    nonisolated(unsafe) static var useCPUTime = false
+    nonisolated(unsafe) static var threads = 1
+
+    private static func now() -> Double {
+        if useCPUTime {
+            var ts = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+            return (Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9) / Double(threads)
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+    }
+
+    /// Median seconds of `body` over calls lasting at least `minTime` of wall time in all (and at
+    /// least 5 calls).
     static func median(minTime: Double, _ body: () -> Void) -> Double {
         var times: [Double] = []
         let start = DispatchTime.now().uptimeNanoseconds
         while times.count < 5 || (Double(DispatchTime.now().uptimeNanoseconds - start) < minTime * 1e9 && times.count < 10_000) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
+            let t0 = now()
             body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            times.append(now() - t0)
         }
         times.sort()
         return times[times.count / 2]

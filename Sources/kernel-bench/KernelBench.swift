@@ -36,6 +36,9 @@ struct KernelBench: ParsableCommand {
     @Option(help: "Minimum seconds spent per measurement (at least 5 calls).")
     var minTime: Double = 0.3
 
+    @Flag(help: "Time with process CPU time / threads instead of wall time (for loaded machines).")
+    var cpuTime = false
+
     @Flag(help: "Also time whole-model passes: every matmul of a 100M Llama shape in distinct memory.")
     var modelPass = false
 
@@ -60,7 +63,9 @@ struct KernelBench: ParsableCommand {
             guard let k = BenchKernel(rawValue: String(item)) else { throw ValidationError("unknown kernel \"\(item)\"") }
             return k
         }
-        print("dispatch default: \(String(cString: bgpt_k_variant()))   threads: \(threads)")
+        Timing.useCPUTime = cpuTime
+        Timing.threads = threads
+        print("dispatch default: \(String(cString: bgpt_k_variant()))   threads: \(threads)   clock: \(cpuTime ? "CPU time / threads" : "wall")")
         print(String(format: "memory read bandwidth: %.1f GB/s (1 thread, 256 MiB)", ReadBandwidth.measure()))
         var seconds: [String: Double] = [:]
         print(pad("kernel", 9) + pad("variant", 12) + pad("shape", 12) + "  n    median_us     GB/s    GOP/s")

@@ -71,17 +71,29 @@ TILE_FN __m128i reduce4_epi32(__m512i a0, __m512i a1, __m512i a2, __m512i a3) {
 }
 
 // Stores the RT × TT sums of acc minus corr[j] (the Σ q term of token t + j) at out[(t + j)·ld + r + i].
+// Four sums at a time go through reduce4_epi32: four rows of a token, or two rows of two tokens.
 #define STORE_SUMS(k, r, t, RT, TT, acc, corr)                                                         \
     do {                                                                                               \
         int32_t *out_ = (int32_t *)(k)->out;                                                           \
-        for (int j = 0; j < (TT); j++) {                                                               \
-            int32_t *o_ = out_ + ((t) + j) * (k)->ld + (r);                                            \
-            if ((RT) == 4) {                                                                           \
+        if ((RT) == 4) {                                                                               \
+            for (int j = 0; j < (TT); j++) {                                                           \
+                int32_t *o_ = out_ + ((t) + j) * (k)->ld + (r);                                        \
                 __m128i s_ = reduce4_epi32(acc[0][j], acc[1][j], acc[2][j], acc[3][j]);                \
-                _mm_storeu_si128((__m128i *)o_, _mm_sub_epi32(s_, _mm_set1_epi32((corr)[j])));     \
-            } else {                                                                                   \
-                for (int i = 0; i < (RT); i++) o_[i] = _mm512_reduce_add_epi32(acc[i][j]) - (corr)[j]; \
+                _mm_storeu_si128((__m128i *)o_, _mm_sub_epi32(s_, _mm_set1_epi32((corr)[j])));         \
             }                                                                                          \
+        } else {                                                                                       \
+            int j = 0;                                                                                 \
+            if ((RT) == 2)                                                                             \
+                for (; j + 2 <= (TT); j += 2) {                                                        \
+                    int32_t *o_ = out_ + ((t) + j) * (k)->ld + (r);                                    \
+                    __m128i s_ = reduce4_epi32(acc[0][j], acc[1][j], acc[0][j + 1], acc[1][j + 1]);    \
+                    s_ = _mm_sub_epi32(s_, _mm_setr_epi32((corr)[j], (corr)[j], (corr)[j + 1], (corr)[j + 1])); \
+                    _mm_storel_epi64((__m128i *)o_, s_);                                               \
+                    _mm_storel_epi64((__m128i *)(o_ + (k)->ld), _mm_unpackhi_epi64(s_, s_));           \
+                }                                                                                      \
+            for (; j < (TT); j++)                                                                      \
+                for (int i = 0; i < (RT); i++)                                                         \
+                    out_[((t) + j) * (k)->ld + (r) + i] = _mm512_reduce_add_epi32(acc[i][j]) - (corr)[j]; \
         }                                                                                              \
     } while (0)
 
@@ -101,6 +113,7 @@ TILE_FN void t2_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
     const __m512i sh23 = _mm512_inserti64x4(_mm512_set1_epi32(4), _mm256_set1_epi32(6), 1);
     const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;
     const int8_t *x = (const int8_t *)k->x + t * k->cols;
+    if (TT == 1) bgpt_prefetch_rows(w, k->wstride, RT);
     __m512i a01[4][4], a23[4][4];
     for (int i = 0; i < RT; i++)
         for (int j = 0; j < TT; j++) a01[i][j] = a23[i][j] = _mm512_setzero_si512();
@@ -186,6 +199,7 @@ TILE_FN void t1_pair512(__m512i acc[4][4], __m512i *wv, const int8_t *const *qlo
 TILE_FN void t1_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) {
     const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;
     const int8_t *x = (const int8_t *)k->x + t * k->cols;
+    if (TT == 1) bgpt_prefetch_rows(w, k->wstride, RT);
     __m512i acc[4][4], wv[4];
     const int8_t *qlo[4], *qhi[4];
     for (int i = 0; i < RT; i++)
@@ -247,6 +261,7 @@ TILE_FN void i8_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
     const __m512i bias = _mm512_set1_epi8((char)0x80);
     const int8_t *w = (const int8_t *)k->w + r * k->wstride;
     const int8_t *x = (const int8_t *)k->x + t * k->cols;
+    if (TT == 1) bgpt_prefetch_rows(w, k->wstride, RT);
     __m512i acc[4][4];
     for (int i = 0; i < RT; i++)
         for (int j = 0; j < TT; j++) acc[i][j] = _mm512_setzero_si512();
@@ -303,6 +318,7 @@ TILE_FN __m512 loadw_bf16(const void *p, __mmask16 m) {
     TILE_FN void NAME(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) {                         \
         const uint8_t *w = (const uint8_t *)k->w + r * k->wstride;                                      \
         const float *x = (const float *)k->x + t * k->cols;                                             \
+        if (TT == 1) bgpt_prefetch_rows(w, k->wstride, RT);                                             \
         __m512 acc[4][4];                                                                               \
         for (int i = 0; i < RT; i++)                                                                    \
             for (int j = 0; j < TT; j++) acc[i][j] = _mm512_setzero_ps();                               \

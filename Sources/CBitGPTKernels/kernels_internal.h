@@ -33,6 +33,7 @@ typedef struct bgpt_kctx {
     size_t full;          // full blocks (or vector chunks) per row
     size_t tail;          // tail bytes (ternary) or tail elements (int8, float)
     size_t toff;          // where the tail bytes sit in the 32-byte window the tile loads
+    int no_q_min;         // no activation of the chunk is −128 (AVX2 int8 fast path)
     const int8_t *tq;     // (tn, BGPT_TAIL_BYTES) tail activations permuted to the packing's order
     const int32_t *sq;    // (tn) sums of q per token
 } bgpt_kctx;
@@ -62,7 +63,17 @@ typedef struct bgpt_kctx {
         }                                                                          \
     } while (0)
 
-/// Row bytes of packed ternary rows (formats/bgpt.md).
+/// Decode streams each weight once from memory, one small matrix after another, where hardware
+/// prefetchers restart at every page: a single-token tile of `rows` rows first asks for the rows
+/// BGPT_PREFETCH_ROWS ahead (prefetches never fault, so running past the matrix is harmless).
+#define BGPT_PREFETCH_ROWS 16
+static inline void bgpt_prefetch_rows(const void *w, size_t stride, int rows) {
+    const char *p = (const char *)w + BGPT_PREFETCH_ROWS * stride;
+    size_t bytes = (size_t)rows * stride;
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
+}
+
+/// Bytes in the tail of a packed ternary row (formats/bgpt.md).
 static inline size_t bgpt_t2_tail_bytes(size_t cols) { return ((cols % 128) + 3) / 4; }
 static inline size_t bgpt_t1_tail_bytes(size_t cols) { return ((cols % 160) + 4) / 5; }
 

@@ -41,8 +41,8 @@ struct BenchCase {
     /// Multiply-adds count as two operations.
     var operations: Double { kernel == .quantize ? Double(n * cols) : 2 * Double(rows) * Double(cols) * Double(n) }
 
-    /// Median seconds of one call over repeated calls lasting at least `minTime` (and ≥ 5 calls).
-    func medianSeconds(_ table: bgpt_k_table, threads: Int, minTime: Double) -> Double {
+    /// Allocates and fills the weights, activations and outputs of this case.
+    func allocate() -> SharedPointers {
         let wBytes = max(weightBytes, 64)
         let p = SharedPointers(
             w: .allocate(byteCount: wBytes, alignment: 64),
@@ -50,29 +50,37 @@ struct BenchCase {
             q: .allocate(capacity: n * cols),
             out: .allocate(byteCount: 4 * n * rows, alignment: 64),
             scale: .allocate(capacity: n))
-        defer { p.w.deallocate(); p.x.deallocate(); p.q.deallocate(); p.out.deallocate(); p.scale.deallocate() }
         fill(p, wBytes)
-        var times: [Double] = []
-        let start = DispatchTime.now().uptimeNanoseconds
-        while times.count < 5 || (Double(DispatchTime.now().uptimeNanoseconds - start) < minTime * 1e9 && times.count < 10_000) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            if threads == 1 {
-                call(table, p, r0: 0, r1: rows)
-            } else {
-                let rowsPerThread = (rows + threads - 1) / threads
-                DispatchQueue.concurrentPerform(iterations: threads) { i in
-                    let r0 = min(rows, i * rowsPerThread), r1 = min(rows, r0 + rowsPerThread)
-                    if r0 < r1 { call(table, p, r0: r0, r1: r1) }
-                }
-            }
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        return p
+    }
+
+    /// Frees what `allocate` returned.
+    static func free(_ p: SharedPointers) {
+        p.w.deallocate(); p.x.deallocate(); p.q.deallocate(); p.out.deallocate(); p.scale.deallocate()
+    }
+
+    /// One call over all rows, split into `threads` row ranges run concurrently (as the runtime does).
+    func callAllRows(_ table: bgpt_k_table, _ p: SharedPointers, threads: Int) {
+        if threads == 1 {
+            call(table, p, r0: 0, r1: rows)
+            return
         }
-        times.sort()
-        return times[times.count / 2]
+        let rowsPerThread = (rows + threads - 1) / threads
+        DispatchQueue.concurrentPerform(iterations: threads) { i in
+            let r0 = min(rows, i * rowsPerThread), r1 = min(rows, r0 + rowsPerThread)
+            if r0 < r1 { call(table, p, r0: r0, r1: r1) }
+        }
+    }
+
+    /// Median seconds of one call over repeated calls lasting at least `minTime` (and ≥ 5 calls).
+    func medianSeconds(_ table: bgpt_k_table, threads: Int, minTime: Double) -> Double {
+        let p = allocate()
+        defer { BenchCase.free(p) }
+        return Timing.median(minTime: minTime) { callAllRows(table, p, threads: threads) }
     }
 
     /// Valid random weights (ternary codes 0...2, T1 bytes ⌈q·256/243⌉, finite floats) and activations.
-    private func fill(_ p: SharedPointers, _ wBytes: Int) {
+    func fill(_ p: SharedPointers, _ wBytes: Int) {
         var state: UInt64 = 0x5EED
         func next() -> UInt64 {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
@@ -100,7 +108,7 @@ struct BenchCase {
         }
     }
 
-    private func call(_ table: bgpt_k_table, _ p: SharedPointers, r0: Int, r1: Int) {
+    func call(_ table: bgpt_k_table, _ p: SharedPointers, r0: Int, r1: Int) {
         let acc = p.out.assumingMemoryBound(to: Int32.self), out = p.out.assumingMemoryBound(to: Float.self)
         let x = p.x.assumingMemoryBound(to: Float.self)
         switch kernel {
@@ -138,5 +146,59 @@ enum ReadBandwidth {
         }
         if sink == 42 { print("") }  // keeps the loop from being optimized away
         return best
+    }
+}
+
+/// Repeated timing of one piece of work.
+enum Timing {
+    /// Which clock `median` reads: wall time, or the process's CPU time divided by the thread
+    /// count, which leaves out time spent descheduled on a loaded machine (not cache pollution).
+    nonisolated(unsafe) static var useCPUTime = false
+    nonisolated(unsafe) static var threads = 1
+
+    private static func now() -> Double {
+        if useCPUTime {
+            var ts = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+            return (Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9) / Double(threads)
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+    }
+
+    /// Median seconds of `body` over calls lasting at least `minTime` of wall time in all (and at
+    /// least 5 calls).
+    static func median(minTime: Double, _ body: () -> Void) -> Double {
+        var times: [Double] = []
+        let start = DispatchTime.now().uptimeNanoseconds
+        while times.count < 5 || (Double(DispatchTime.now().uptimeNanoseconds - start) < minTime * 1e9 && times.count < 10_000) {
+            let t0 = now()
+            body()
+            times.append(now() - t0)
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+}
+
+/// Every matmul of one token pass through a 100M Llama shape (dim 768, hidden 2048, 12 layers,
+/// vocab 32000), each matrix in its own memory as in a mapped model, all in one kernel's format.
+struct ModelPass {
+    let kernel: BenchKernel
+    let n: Int
+
+    /// Per layer: q, k, v, o (768x768), gate and up (2048x768), down (768x2048).
+    static let layerShapes = [(768, 768), (768, 768), (768, 768), (768, 768), (2048, 768), (2048, 768), (768, 2048)]
+
+    /// Median seconds of the 84 layer matmuls and of the 32000x768 classifier, and the weight bytes.
+    func medianSeconds(_ table: bgpt_k_table, threads: Int, minTime: Double) -> (layers: Double, classifier: Double, bytes: Int) {
+        let layers = (0..<12).flatMap { _ in ModelPass.layerShapes.map { BenchCase(kernel: kernel, rows: $0.0, cols: $0.1, n: n) } }
+        let head = BenchCase(kernel: kernel, rows: 32000, cols: 768, n: n)
+        let buffers = layers.map { $0.allocate() }, headBuffers = head.allocate()
+        defer { buffers.forEach(BenchCase.free); BenchCase.free(headBuffers) }
+        let layerTime = Timing.median(minTime: minTime) {
+            for (c, p) in zip(layers, buffers) { c.callAllRows(table, p, threads: threads) }
+        }
+        let headTime = Timing.median(minTime: minTime) { head.callAllRows(table, headBuffers, threads: threads) }
+        return (layerTime, headTime, layers.reduce(0) { $0 + $1.weightBytes } + head.weightBytes)
     }
 }

@@ -36,6 +36,12 @@ struct KernelBench: ParsableCommand {
     @Option(help: "Minimum seconds spent per measurement (at least 5 calls).")
     var minTime: Double = 0.3
 
+    @Flag(help: "Time with process CPU time / threads instead of wall time (for loaded machines).")
+    var cpuTime = false
+
+    @Flag(help: "Also time whole-model passes: every matmul of a 100M Llama shape in distinct memory.")
+    var modelPass = false
+
     func validate() throws {
         guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be in 1...64") }
         guard minTime > 0 && minTime <= 60 else { throw ValidationError("--min-time must be in (0, 60]") }
@@ -57,7 +63,9 @@ struct KernelBench: ParsableCommand {
             guard let k = BenchKernel(rawValue: String(item)) else { throw ValidationError("unknown kernel \"\(item)\"") }
             return k
         }
-        print("dispatch default: \(String(cString: bgpt_k_variant()))   threads: \(threads)")
+        Timing.useCPUTime = cpuTime
+        Timing.threads = threads
+        print("dispatch default: \(String(cString: bgpt_k_variant()))   threads: \(threads)   clock: \(cpuTime ? "CPU time / threads" : "wall")")
         print(String(format: "memory read bandwidth: %.1f GB/s (1 thread, 256 MiB)", ReadBandwidth.measure()))
         var seconds: [String: Double] = [:]
         print(pad("kernel", 9) + pad("variant", 12) + pad("shape", 12) + "  n    median_us     GB/s    GOP/s")
@@ -84,6 +92,23 @@ struct KernelBench: ParsableCommand {
             }
         }
         printModelEstimate(seconds, tokenList)
+        if modelPass { runModelPasses(kernelList, tokenList) }
+    }
+
+    /// Times `ModelPass` for each variant, byte/float kernel and token count.
+    private func runModelPasses(_ kernelList: [BenchKernel], _ tokenList: [Int]) {
+        print("model pass (100M Llama shape, 84 layer matmuls + classifier in distinct memory, kernels only):")
+        print(pad("kernel", 9) + pad("variant", 12) + "  n   weight_MB   layers_ms  tok/s(layers)  classifier_ms  tok/s(all)")
+        for name in variants.split(separator: ",").map(String.init) {
+            guard let table = bgpt_k_table_named(name)?.pointee else { continue }
+            for kernel in kernelList where kernel != .quantize {
+                for n in tokenList {
+                    let (layers, head, bytes) = ModelPass(kernel: kernel, n: n).medianSeconds(table, threads: threads, minTime: minTime)
+                    print(pad(kernel.rawValue, 9) + pad(name, 12) + String(format: "%3d %11.1f %11.2f %14.0f %14.2f %11.0f", n,
+                        Double(bytes) / 1e6, layers * 1e3, Double(n) / layers, head * 1e3, Double(n) / (layers + head)))
+                }
+            }
+        }
     }
 
     /// Tokens/s of the matmuls of a 100M Llama shape (dim 768, hidden 2048, 12 layers, vocab

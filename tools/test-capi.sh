@@ -4,7 +4,7 @@
 #   - generate.c prints exactly what `lm-run` prints with the same settings;
 #   - errors.c's error-path checks and threads.c's two-thread check pass;
 #   - all three run clean under valgrind memcheck (no errors, no bytes definitely lost).
-# Needs the debug build of lm-run and lm-init (made by `swift build` / `swift test`).
+# Uses the model in models/ and the debug build of lm-run (made by `swift build` / `swift test`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="$(mktemp -d)"
@@ -19,10 +19,8 @@ done
 echo "libbitgpt: $(stat -c %s "$prefix/lib/libbitgpt.so.1") bytes; needs: $(ldd "$prefix/lib/libbitgpt.so.1" | awk '{print $1}' | grep -v vdso | tr '\n' ' ')"
 
 swift build --product lm-run >/dev/null
-swift build --product lm-init >/dev/null
 bin="$(swift build --show-bin-path)"
-model="$work/model.bgpt"
-"$bin/lm-init" "$model" --arch gpt2 --dim 64 --n-layers 2 --n-heads 4 --context 64 --dtype t2 --seed 7
+model="models/shakespeare-char-t2.bgpt"
 
 passed=0; failed=0
 check() { if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi; }
@@ -32,8 +30,8 @@ same() {
     "$work/generate" "$model" "To be, or not" 80 42 0.8 40 > "$work/c1.txt" &&
     "$bin/lm-run" "$model" --prompt "To be, or not" --num-samples 1 --max-new-tokens 80 --seed 42 --temperature 0.8 --top-k 40 > "$work/s1.txt" &&
     cmp "$work/c1.txt" "$work/s1.txt" &&
-    "$work/generate" "$model" "Hello" 200 1 0 > "$work/c2.txt" &&
-    "$bin/lm-run" "$model" --prompt "Hello" --num-samples 1 --max-new-tokens 200 --seed 1 --temperature 0 > "$work/s2.txt" &&
+    "$work/generate" "$model" "ROMEO:" 200 1 0 > "$work/c2.txt" &&
+    "$bin/lm-run" "$model" --prompt "ROMEO:" --num-samples 1 --max-new-tokens 200 --seed 1 --temperature 0 > "$work/s2.txt" &&
     cmp "$work/c2.txt" "$work/s2.txt"
 }
 check same

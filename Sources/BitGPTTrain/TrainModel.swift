@@ -21,6 +21,19 @@ public final class TrainModel {
     /// Input and target ids (B, T); callers fill them before ``forward()``.
     public let inputs: UnsafeMutablePointer<Int32>, targets: UnsafeMutablePointer<Int32>
 
+    /// How BitLinear quantization runs (tests of the straight-through estimator).
+    enum QuantMode {
+        /// Quantize.
+        case normal
+        /// Quantize and save the offsets `Q(x) − x` of weights and activations.
+        case capture
+        /// Replace quantization by adding the saved offsets: a smooth function whose exact
+        /// gradient is the STE gradient at the captured point, so finite differences can check it.
+        case frozen
+    }
+    var quantMode = QuantMode.normal
+    private var weightDelta: FloatBuffer?
+
     struct Block {
         var norm1 = 0, mean1 = 0, rstd1 = 0
         var q = 0, k = 0, v = 0  // for GPT-2, q is the fused qkv output (N, 3C); k and v are unused
@@ -139,8 +152,19 @@ public final class TrainModel {
     /// Fake-quantizes every BitLinear weight into ``qweights`` (no-op for a float model).
     public func quantizeWeights() {
         guard config.bitLinear else { return }
+        if quantMode == .capture && weightDelta == nil { weightDelta = FloatBuffer(count: layout.count) }
         for e in layout.entries where e.role == .linear {
-            weightQuantForward(qweights.at(e.offset), params.at(e.offset), n: e.count)
+            let q = qweights.at(e.offset), w = params.at(e.offset)
+            switch quantMode {
+            case .normal: weightQuantForward(q, w, n: e.count)
+            case .capture:
+                weightQuantForward(q, w, n: e.count)
+                let d = weightDelta!.at(e.offset)
+                for i in 0..<e.count { d[i] = q[i] - w[i] }
+            case .frozen:
+                let d = weightDelta!.at(e.offset)
+                for i in 0..<e.count { q[i] = w[i] + d[i] }
+            }
         }
     }
 

@@ -14,6 +14,8 @@ public struct LinearLayer {
     public let bitLinear: Bool
     /// Offsets into the activation buffer: RMSNorm output (N, in) and its rrms (N), quantized input (N, in).
     let xn: Int, rrms: Int, xq: Int
+    /// Offset of `x̃ − x` saved by ``TrainModel/QuantMode/capture`` (tests only).
+    let qdelta: Int
 
     init(config: ModelConfig, layout: ParameterLayout, name: String, n: Int, acts: inout ActivationLayout) {
         let w = layout.entry(name)
@@ -27,6 +29,7 @@ public struct LinearLayer {
         xn = gain >= 0 ? acts.take(n * inFeatures) : -1
         rrms = gain >= 0 ? acts.take(n) : -1
         xq = bitLinear ? acts.take(n * inFeatures) : -1
+        qdelta = bitLinear ? acts.take(n * inFeatures) : -1
     }
 
     /// `out (N, out) = layer(inp (N, in))`.
@@ -38,7 +41,16 @@ public struct LinearLayer {
                 rmsNormForward(m.acts.at(xn), m.acts.at(rrms), x, m.params.at(gain), n: n, c: inFeatures, eps: m.config.bitLinearNormEps)
                 x = UnsafePointer(m.acts.at(xn))
             }
-            activationQuantForward(m.acts.at(xq), x, n: n, c: inFeatures)
+            let q = m.acts.at(xq), d = m.acts.at(qdelta), count = n * inFeatures
+            switch m.quantMode {
+            case .normal:
+                activationQuantForward(q, x, n: n, c: inFeatures)
+            case .capture:
+                activationQuantForward(q, x, n: n, c: inFeatures)
+                for i in 0..<count { d[i] = q[i] - x[i] }
+            case .frozen:
+                for i in 0..<count { q[i] = x[i] + d[i] }
+            }
             x = UnsafePointer(m.acts.at(xq))
             w = UnsafePointer(m.qweights.at(weight))
         }

@@ -131,6 +131,29 @@ struct LayerGradientTests {
         #expect(r.maxError < tol, "\(r)")
     }
 
+    @Test("BLAS attention equals the plain-loop reference, forward and backward, on odd shapes", arguments: [(3, 1), (4, 2), (4, 4)])
+    func attentionTunedVsReference(heads: Int, kvHeads: Int) {
+        var rng = SeededRandom(seed: 16)
+        let b = 2, t = 7, hd = 5, qs = heads * hd + 3, kvs = kvHeads * hd + 1
+        let shape = AttentionShape(b: b, t: t, heads: heads, kvHeads: kvHeads, hd: hd, qStride: qs, kvStride: kvs)
+        let q = GradientCheck.random(b * t * qs, &rng), k = GradientCheck.random(b * t * kvs, &rng), v = GradientCheck.random(b * t * kvs, &rng)
+        let d = GradientCheck.random(b * t * heads * hd, &rng)
+        let out = [Float](repeating: 0, count: b * t * heads * hd), att = [Float](repeating: 0, count: b * heads * t * t)
+        let dq = [Float](repeating: 0.5, count: q.count), dkv = [Float](repeating: 0.5, count: k.count)
+        let tuned = withBuffers([q, k, v, out, att, d, dq, dkv, dkv]) { p in
+            attentionForward(p[3], p[4], p[0], p[1], p[2], shape)
+            attentionBackward(p[6], p[7], p[8], p[5], p[4], p[0], p[1], p[2], shape)
+        }
+        let ref = withBuffers([q, k, v, out, att, d, dq, dkv, dkv]) { p in
+            attentionForwardReference(p[3], p[4], p[0], p[1], p[2], shape)
+            attentionBackwardReference(p[6], p[7], p[8], p[5], p[4], p[0], p[1], p[2], shape)
+        }
+        for i in 3...8 where i != 5 {
+            let diff = zip(tuned[i], ref[i]).map { abs($0 - $1) }.max() ?? 0
+            #expect(diff < 1e-5, "buffer \(i): max abs diff \(diff)")
+        }
+    }
+
     @Test("cross-entropy backward matches finite differences, and the loss is −log softmax")
     func crossEntropy() {
         var rng = SeededRandom(seed: 8)

@@ -3,18 +3,18 @@ import Foundation
 /// Exact (erf) GELU, PyTorch's `nn.GELU()` default: `out = x · Φ(x) = ½x(1 + erf(x/√2))`. Shapes: out, inp (N).
 public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, n: Int) {
     for i in 0..<n {
-        let x = Double(inp[i])
-        out[i] = Float(0.5 * x * (1 + erf(x * 0.7071067811865476)))
+        let x = inp[i]
+        out[i] = 0.5 * x * (1 + erff(x * 0.70710678))
     }
 }
 
 /// Backward of ``geluForward``: `dinp += dout · (Φ(x) + x · φ(x))`.
 public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ dout: UnsafePointer<Float>, n: Int) {
     for i in 0..<n {
-        let x = Double(inp[i])
-        let cdf = 0.5 * (1 + erf(x * 0.7071067811865476))
-        let pdf = exp(-0.5 * x * x) * 0.3989422804014327
-        dinp[i] += dout[i] * Float(cdf + x * pdf)
+        let x = inp[i]
+        let cdf = 0.5 * (1 + erff(x * 0.70710678))
+        let pdf = expf(-0.5 * x * x) * 0.39894228
+        dinp[i] += dout[i] * (cdf + x * pdf)
     }
 }
 

@@ -82,3 +82,47 @@ struct DataTests {
         }
     }
 }
+
+@Suite("Evaluation forward")
+struct EvalForwardTests {
+    @Test("logits of a prefix do not depend on later tokens (causality), and a checkpoint reloads to the same logits")
+    func causalAndReload() throws {
+        let w = try Workspace()
+        defer { w.cleanup() }
+        let trainer = try Trainer(options: w.options("run", arch: .gpt2, bitLinear: true, iters: 2))
+        _ = try trainer.run()
+        let m = trainer.model
+        let V = m.config.vocabSize
+        let a = try m.logits(tokens: [1, 2, 3, 4, 5, 6, 7, 0])
+        let b = try m.logits(tokens: [1, 2, 3, 4])
+        #expect(Array(a[0..<(4 * V)]) == b)
+        let c = try m.logits(tokens: [1, 2, 3, 5, 5])
+        #expect(Array(c[0..<(3 * V)]) == Array(b[0..<(3 * V)]) && Array(c[(3 * V)..<(4 * V)]) != Array(b[(3 * V)..<(4 * V)]))
+        let reloaded = try TrainModel.load(checkpoint: w.dir.appendingPathComponent("run").path)
+        #expect(try reloaded.logits(tokens: [1, 2, 3, 4]) == b)
+        do throws(TrainError) { _ = try m.logits(tokens: [V]); Issue.record("accepted") } catch {
+            #expect("\(error)".contains("outside the vocabulary"))
+        }
+    }
+
+    @Test("lm-train reports a bad flag as one error line and exit status 1, writing nothing")
+    func cliBadFlag() throws {
+        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lm-train").path
+        try #require(FileManager.default.isExecutableFile(atPath: tool), "lm-train must be built (swift build)")
+        let w = try Workspace()
+        defer { w.cleanup() }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        let out = w.dir.appendingPathComponent("o").path
+        p.arguments = ["--data", w.text, "--out", out, "--dropout", "0.2"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 1)
+        #expect(text == "Error: --dropout 0.2 is not supported: this trainer implements dropout 0 only\n")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}

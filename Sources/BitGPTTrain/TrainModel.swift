@@ -39,7 +39,7 @@ public final class TrainModel {
         var q = 0, k = 0, v = 0  // for GPT-2, q is the fused qkv output (N, 3C); k and v are unused
         var att = 0, atty = 0, proj = 0, res2 = 0
         var norm2 = 0, mean2 = 0, rstd2 = 0
-        var gate = 0, up = 0, act = 0, down = 0, res3 = 0
+        var gate = 0, up = 0, act = 0, cdf = 0, down = 0, res3 = 0
         var lq: LinearLayer!, lk: LinearLayer?, lv: LinearLayer?, lproj: LinearLayer!
         var lgate: LinearLayer?, lup: LinearLayer!, ldown: LinearLayer!
         // parameter offsets (-1 absent)
@@ -111,6 +111,7 @@ public final class TrainModel {
             }
             b.lup = LinearLayer(config: config, layout: L, name: pre + "ffn_up", n: N, acts: &a)
             b.up = a.take(N * H); b.act = a.take(N * H)
+            if config.activation == .gelu { b.cdf = a.take(N * H) }
             b.ldown = LinearLayer(config: config, layout: L, name: pre + "ffn_down", n: N, acts: &a)
             b.down = a.take(N * C); b.res3 = a.take(N * C)
             blocks.append(b)
@@ -236,7 +237,7 @@ public final class TrainModel {
                 b.lgate!.forward(acts.at(b.gate), x2, n: N, model: self)
                 swigluForward(acts.at(b.act), acts.at(b.gate), acts.at(b.up), n: N * H)
             case .relu: reluForward(acts.at(b.act), acts.at(b.up), n: N * H)
-            default: geluForward(acts.at(b.act), acts.at(b.up), n: N * H)
+            default: geluForward(acts.at(b.act), acts.at(b.cdf), acts.at(b.up), n: N * H)
             }
             b.ldown.forward(acts.at(b.down), acts.at(b.act), n: N, model: self)
             residualForward(acts.at(b.res3), acts.at(b.res2), acts.at(b.down), n: N * C)
@@ -278,7 +279,7 @@ public final class TrainModel {
             switch config.activation {
             case .swiglu: swigluBackward(dacts.at(b.gate), dacts.at(b.up), dacts.at(b.act), acts.at(b.gate), acts.at(b.up), n: N * H)
             case .relu: reluBackward(dacts.at(b.up), acts.at(b.up), dacts.at(b.act), n: N * H)
-            default: geluBackward(dacts.at(b.up), acts.at(b.up), dacts.at(b.act), n: N * H)
+            default: geluBackward(dacts.at(b.up), acts.at(b.up), acts.at(b.cdf), dacts.at(b.act), n: N * H)
             }
             b.lup.backward(dacts.at(b.norm2), dacts.at(b.up), acts.at(b.norm2), n: N, model: self)
             b.lgate?.backward(dacts.at(b.norm2), dacts.at(b.gate), acts.at(b.norm2), n: N, model: self)

@@ -81,8 +81,13 @@ public final class Trainer {
             state = TrainState(iteration: 0, bestValLoss: .infinity, rngState: o.seed, adamSteps: 0)
         }
         rng = TrainRandom(state: state.rngState)
+        startAt = state.iteration
         csvPath = o.out + "/loss.csv"
     }
+
+    /// The iteration this run starts at (0, or the checkpoint's with `resume`).
+    public var startIteration: Int { startAt }
+    private var startAt = 0
 
     /// Parameters in the model.
     public var parameterCount: Int { model.layout.count }

@@ -82,12 +82,13 @@ struct LMTrain: ParsableCommand {
               + "\(trainer.data.train.count) train / \(trainer.data.val.count) val tokens")
         let interactive = isatty(2) == 1
         let peak = interactive ? Trainer.measurePeakFlops() : 0
-        let progress = ProgressLine("train", total: Double(o.maxIters), unit: "it")
+        let start = trainer.startIteration
+        let progress = ProgressLine("train", total: Double(max(o.maxIters - start, 0)), unit: "it")
         var tokens = 0.0, seconds = 0.0
         let summary = try trainer.run(onStep: { r in
             tokens += Double(r.tokens); seconds += r.seconds
             let mfu = peak > 0 ? 100 * r.flops / r.seconds / peak : 0
-            progress.update(Double(r.iteration), extra: String(format: "loss %.4f  %.0f tok/s  %.1f ms/it  MFU %.0f%%",
+            progress.update(Double(r.iteration - start), extra: String(format: "loss %.4f  %.0f tok/s  %.1f ms/it  MFU %.0f%%",
                                                                    r.loss, tokens / max(seconds, 1e-9), 1000 * r.seconds, mfu))
         }, onEval: { it, tl, vl in
             progress.finish()

@@ -78,8 +78,13 @@ struct LayerGradientTests {
         let n = 12
         let x = GradientCheck.random(n, &rng, awayFromZero: 0.05), y = GradientCheck.random(n, &rng)
         let zeros = [Float](repeating: 0, count: n)
-        let gelu = GradientCheck.check([x], forward: { a in withBuffers([a[0], zeros]) { geluForward($0[1], $0[0], n: n) }[1] },
-                                       backward: { a, d in [withBuffers([a[0], d, zeros]) { geluBackward($0[2], $0[0], $0[1], n: n) }[2]] })
+        let gelu = GradientCheck.check([x], forward: { a in withBuffers([a[0], zeros]) { geluForward($0[1], nil, $0[0], n: n) }[1] },
+                                       backward: { a, d in
+            [withBuffers([a[0], d, zeros, zeros, zeros]) { p in
+                geluForward(p[3], p[4], p[0], n: n)
+                geluBackward(p[2], p[0], p[4], p[1], n: n)
+            }[2]]
+        })
         #expect(gelu.maxError < tol, "gelu \(gelu)")
         let relu = GradientCheck.check([x], forward: { a in withBuffers([a[0], zeros]) { reluForward($0[1], $0[0], n: n) }[1] },
                                        backward: { a, d in [withBuffers([a[0], d, zeros]) { reluBackward($0[2], $0[0], $0[1], n: n) }[2]] })

@@ -1,20 +1,24 @@
 import Foundation
 
-/// Exact (erf) GELU, PyTorch's `nn.GELU()` default: `out = x · Φ(x) = ½x(1 + erf(x/√2))`. Shapes: out, inp (N).
-public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, n: Int) {
+/// Exact (erf) GELU, PyTorch's `nn.GELU()` default: `out = x · Φ(x) = ½x(1 + erf(x/√2))`.
+///
+/// Shapes: out, inp (N); cdf (N) receives Φ(x) for the backward (nil: not needed).
+public func geluForward(_ out: UnsafeMutablePointer<Float>, _ cdf: UnsafeMutablePointer<Float>?, _ inp: UnsafePointer<Float>, n: Int) {
     for i in 0..<n {
         let x = inp[i]
-        out[i] = 0.5 * x * (1 + erff(x * 0.70710678))
+        let c = 0.5 * (1 + erff(x * 0.70710678))
+        out[i] = x * c
+        cdf?[i] = c
     }
 }
 
-/// Backward of ``geluForward``: `dinp += dout · (Φ(x) + x · φ(x))`.
-public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ dout: UnsafePointer<Float>, n: Int) {
+/// Backward of ``geluForward``: `dinp += dout · (Φ(x) + x · φ(x))`, with Φ(x) saved by the forward.
+public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ cdf: UnsafePointer<Float>,
+                         _ dout: UnsafePointer<Float>, n: Int) {
     for i in 0..<n {
         let x = inp[i]
-        let cdf = 0.5 * (1 + erff(x * 0.70710678))
         let pdf = expf(-0.5 * x * x) * 0.39894228
-        dinp[i] += dout[i] * (cdf + x * pdf)
+        dinp[i] += dout[i] * (cdf[i] + x * pdf)
     }
 }
 

@@ -140,6 +140,18 @@ public enum Checkpoint {
               itos.count == config.vocabSize else {
             throw .badCheckpoint(path: mp, reason: "__metadata__ lacks a tokenizer matching vocab_size")
         }
+        // Every tensor the configuration implies must be there with its shape, before anything
+        // is allocated from the (untrusted) configuration: memory stays bounded by the file size.
+        let layout = ParameterLayout(config: config)
+        for e in layout.entries {
+            let n = CheckpointNames.name(e.name, architecture: config.architecture)
+            for (file, prefix, path) in [(model, "", mp), (optim, "exp_avg.", op), (optim, "exp_avg_sq.", op)] {
+                guard let t = file.tensors[prefix + n] else { throw .badCheckpoint(path: path, reason: "tensor \"\(prefix + n)\" is missing") }
+                guard t.shape == e.shape else {
+                    throw .badCheckpoint(path: path, reason: "tensor \"\(prefix + n)\" has shape \(t.shape), expected \(e.shape)")
+                }
+            }
+        }
         return Loaded(config: config, state: state, tokenizer: kind, itos: itos, model: model, optim: optim)
     }
 }

@@ -80,6 +80,9 @@ struct LMTrain: ParsableCommand {
         let c = trainer.model.config
         print("\(c.architecture.rawValue)\(c.bitLinear ? " BitLinear" : ""): \(trainer.parameterCount) parameters, vocab \(c.vocabSize), "
               + "\(trainer.data.train.count) train / \(trainer.data.val.count) val tokens")
+        if resume {
+            print("resuming \(out) at iteration \(trainer.startIteration); the model shape comes from the checkpoint")
+        }
         let interactive = isatty(2) == 1
         let peak = interactive ? Trainer.measurePeakFlops() : 0
         let start = trainer.startIteration

@@ -31,7 +31,10 @@ public final class TrainModel {
         /// gradient is the STE gradient at the captured point, so finite differences can check it.
         case frozen
     }
-    var quantMode = QuantMode.normal
+    var quantMode = QuantMode.normal {
+        didSet { precondition(quantMode == .normal || quantProbe, "build the model with quantProbe: true to capture or freeze quantization") }
+    }
+    let quantProbe: Bool
     private var weightDelta: FloatBuffer?
 
     struct Block {
@@ -60,9 +63,15 @@ public final class TrainModel {
     ///   - config: the architecture (`contextLength` is the block size).
     ///   - batch: sequences per forward.
     ///   - seed: weight-init seed.
-    public init(config: ModelConfig, batch: Int, seed: UInt64) {
+    public convenience init(config: ModelConfig, batch: Int, seed: UInt64) {
+        self.init(config: config, batch: batch, seed: seed, quantProbe: false)
+    }
+
+    /// `quantProbe` reserves the activation slots that ``QuantMode/capture`` and ``QuantMode/frozen`` use (tests).
+    init(config: ModelConfig, batch: Int, seed: UInt64, quantProbe: Bool) {
         precondition(config.architecture != .bitgpt, "the trainer builds gpt2 and llama families")
         self.config = config
+        self.quantProbe = quantProbe
         self.batch = batch
         blockSize = config.contextLength
         layout = ParameterLayout(config: config)
@@ -92,27 +101,27 @@ public final class TrainModel {
             b.n2w = p(pre + "ffn_norm"); b.n2b = p(pre + "ffn_norm_bias")
             b.norm1 = a.take(N * C); b.mean1 = a.take(N); b.rstd1 = a.take(N)
             if config.architecture == .gpt2 {
-                b.lq = LinearLayer(config: config, layout: L, name: pre + "attn_qkv", n: N, acts: &a)
+                b.lq = LinearLayer(config: config, layout: L, name: pre + "attn_qkv", n: N, acts: &a, quantProbe: quantProbe)
                 b.q = a.take(N * 3 * C)
             } else {
-                b.lq = LinearLayer(config: config, layout: L, name: pre + "attn_q", n: N, acts: &a)
-                b.lk = LinearLayer(config: config, layout: L, name: pre + "attn_k", n: N, acts: &a)
-                b.lv = LinearLayer(config: config, layout: L, name: pre + "attn_v", n: N, acts: &a)
+                b.lq = LinearLayer(config: config, layout: L, name: pre + "attn_q", n: N, acts: &a, quantProbe: quantProbe)
+                b.lk = LinearLayer(config: config, layout: L, name: pre + "attn_k", n: N, acts: &a, quantProbe: quantProbe)
+                b.lv = LinearLayer(config: config, layout: L, name: pre + "attn_v", n: N, acts: &a, quantProbe: quantProbe)
                 b.q = a.take(N * C); b.k = a.take(N * kvd); b.v = a.take(N * kvd)
             }
             b.att = a.take(batch * config.nHeads * blockSize * blockSize)
             b.atty = a.take(N * C)
-            b.lproj = LinearLayer(config: config, layout: L, name: pre + "attn_out", n: N, acts: &a)
+            b.lproj = LinearLayer(config: config, layout: L, name: pre + "attn_out", n: N, acts: &a, quantProbe: quantProbe)
             b.proj = a.take(N * C); b.res2 = a.take(N * C)
             b.norm2 = a.take(N * C); b.mean2 = a.take(N); b.rstd2 = a.take(N)
             if config.activation == .swiglu {
-                b.lgate = LinearLayer(config: config, layout: L, name: pre + "ffn_gate", n: N, acts: &a)
+                b.lgate = LinearLayer(config: config, layout: L, name: pre + "ffn_gate", n: N, acts: &a, quantProbe: quantProbe)
                 b.gate = a.take(N * H)
             }
-            b.lup = LinearLayer(config: config, layout: L, name: pre + "ffn_up", n: N, acts: &a)
+            b.lup = LinearLayer(config: config, layout: L, name: pre + "ffn_up", n: N, acts: &a, quantProbe: quantProbe)
             b.up = a.take(N * H); b.act = a.take(N * H)
             if config.activation == .gelu { b.cdf = a.take(N * H) }
-            b.ldown = LinearLayer(config: config, layout: L, name: pre + "ffn_down", n: N, acts: &a)
+            b.ldown = LinearLayer(config: config, layout: L, name: pre + "ffn_down", n: N, acts: &a, quantProbe: quantProbe)
             b.down = a.take(N * C); b.res3 = a.take(N * C)
             blocks.append(b)
         }

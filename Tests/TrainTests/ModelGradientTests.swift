@@ -20,7 +20,7 @@ struct TinyModel: CustomStringConvertible, Sendable {
     }
 
     func make(batch: Int = 2, seed: UInt64 = 11) -> TrainModel {
-        let m = TrainModel(config: config, batch: batch, seed: seed)
+        let m = TrainModel(config: config, batch: batch, seed: seed, quantProbe: true)
         // Larger weights than the 0.02 init, so every gradient is well above rounding noise.
         var rng = SeededRandom(seed: seed + 1)
         for i in 0..<m.params.count { m.params.base[i] += rng.normal(std: 0.2) }

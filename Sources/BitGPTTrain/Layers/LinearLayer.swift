@@ -17,7 +17,7 @@ public struct LinearLayer {
     /// Offset of `x̃ − x` saved by ``TrainModel/QuantMode/capture`` (tests only).
     let qdelta: Int
 
-    init(config: ModelConfig, layout: ParameterLayout, name: String, n: Int, acts: inout ActivationLayout) {
+    init(config: ModelConfig, layout: ParameterLayout, name: String, n: Int, acts: inout ActivationLayout, quantProbe: Bool) {
         let w = layout.entry(name)
         precondition(w != nil, "no parameter \(name)")
         weight = w!.offset
@@ -29,7 +29,7 @@ public struct LinearLayer {
         xn = gain >= 0 ? acts.take(n * inFeatures) : -1
         rrms = gain >= 0 ? acts.take(n) : -1
         xq = bitLinear ? acts.take(n * inFeatures) : -1
-        qdelta = bitLinear ? acts.take(n * inFeatures) : -1
+        qdelta = bitLinear && quantProbe ? acts.take(n * inFeatures) : -1
     }
 
     /// `out (N, out) = layer(inp (N, in))`.

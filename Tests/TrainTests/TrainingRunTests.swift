@@ -116,11 +116,12 @@ struct TrainingRunTests {
 
 @Suite("Export to .bgpt")
 struct ExportTests {
-    @Test("the .bgpt holds the trainer's fake-quantized weights exactly (T2), F32 elsewhere, and the char vocabulary")
-    func export() throws {
+    @Test("the .bgpt holds the trainer's fake-quantized weights exactly (T2), F32 elsewhere, and the char vocabulary",
+          arguments: [(Architecture.llama, true), (.gpt2, true), (.gpt2, false)])
+    func export(arch: Architecture, bitLinear: Bool) throws {
         let w = try Workspace()
         defer { w.cleanup() }
-        let trainer = try Trainer(options: w.options("run", arch: .llama, bitLinear: true, iters: 3))
+        let trainer = try Trainer(options: w.options("run", arch: arch, bitLinear: bitLinear, iters: 3))
         let s = try trainer.run()
         let file = try BGPTFile(path: s.export)
         let config = try ModelConfig(metadata: file.metadata)
@@ -134,7 +135,7 @@ struct ExportTests {
         for e in m.layout.entries {
             let t = try #require(try file.tensor(e.name))
             let values = t.dequantized()
-            if e.role == .linear {
+            if e.role == .linear && bitLinear {
                 #expect(t.info.dtype == .t2)
                 #expect(values == m.qweights.array(e.offset, count: e.count), "\(e.name)")
                 ternary += 1
@@ -143,7 +144,7 @@ struct ExportTests {
                 #expect(values == m.params.array(e.offset, count: e.count), "\(e.name)")
             }
         }
-        #expect(ternary == 2 * 7)
+        #expect(ternary == (bitLinear ? (arch == .llama ? 2 * 7 : 2 * 4) : 0))
     }
 
     @Test("safetensors names follow nanoGPT and llama2.c")

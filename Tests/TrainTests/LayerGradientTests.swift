@@ -159,6 +159,22 @@ struct LayerGradientTests {
         }
     }
 
+    @Test("activation fake-quant rounds half to even exactly as Float.rounded(.toNearestOrEven)")
+    func activationRounding() {
+        // Row max 127 makes the scale exactly 1, so x·a = x: ties at ±0.5, ±1.5, ±2.5 must go to even.
+        let x: [Float] = [127, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.4999998, -126.5, 0.49999997]
+        let q = withBuffers([x, x.map { _ in 0 }]) { activationQuantForward($0[1], $0[0], n: 1, c: x.count) }[1]
+        #expect(q == x.map { $0.rounded(.toNearestOrEven) })
+        var rng = SeededRandom(seed: 30)
+        let y = GradientCheck.random(4 * 33, &rng, std: 3)
+        let qy = withBuffers([y, y.map { _ in 0 }]) { activationQuantForward($0[1], $0[0], n: 4, c: 33) }[1]
+        for r in 0..<4 {
+            let row = y[(r * 33)..<(r * 33 + 33)]
+            let a = 127 / max(row.map { abs($0) }.max() ?? 0, 1e-5)
+            #expect(Array(qy[(r * 33)..<(r * 33 + 33)]) == row.map { max(-128, min(127, ($0 * a).rounded(.toNearestOrEven))) / a })
+        }
+    }
+
     @Test("cross-entropy backward matches finite differences, and the loss is −log softmax")
     func crossEntropy() {
         var rng = SeededRandom(seed: 8)

@@ -43,8 +43,9 @@ public final class TrainModel {
         var att = 0, atty = 0, proj = 0, res2 = 0
         var norm2 = 0, mean2 = 0, rstd2 = 0
         var gate = 0, up = 0, act = 0, cdf = 0, down = 0, res3 = 0
-        var lq: LinearLayer!, lk: LinearLayer?, lv: LinearLayer?, lproj: LinearLayer!
-        var lgate: LinearLayer?, lup: LinearLayer!, ldown: LinearLayer!
+        // Linear layers; `lk`, `lv` (Llama) and `lgate` (SwiGLU) stay `.unused` otherwise.
+        var lq = LinearLayer.unused, lk = LinearLayer.unused, lv = LinearLayer.unused, lproj = LinearLayer.unused
+        var lgate = LinearLayer.unused, lup = LinearLayer.unused, ldown = LinearLayer.unused
         // parameter offsets (-1 absent)
         var n1w = -1, n1b = -1, n2w = -1, n2b = -1
     }
@@ -225,8 +226,8 @@ public final class TrainModel {
             b.lq.forward(acts.at(b.q), x1, n: N, model: self)
             var k = UnsafePointer(acts.at(b.q) + C), v = UnsafePointer(acts.at(b.q) + 2 * C)
             if !gpt {
-                b.lk!.forward(acts.at(b.k), x1, n: N, model: self)
-                b.lv!.forward(acts.at(b.v), x1, n: N, model: self)
+                b.lk.forward(acts.at(b.k), x1, n: N, model: self)
+                b.lv.forward(acts.at(b.v), x1, n: N, model: self)
                 if config.position == .rope {
                     ropeForward(acts.at(b.q), ropeCos, ropeSin, b: B, t: T, heads: config.nHeads, hd: hd, stride: C)
                     ropeForward(acts.at(b.k), ropeCos, ropeSin, b: B, t: T, heads: config.nKVHeads, hd: hd, stride: kvd)
@@ -243,7 +244,7 @@ public final class TrainModel {
             b.lup.forward(acts.at(b.up), x2, n: N, model: self)
             switch config.activation {
             case .swiglu:
-                b.lgate!.forward(acts.at(b.gate), x2, n: N, model: self)
+                b.lgate.forward(acts.at(b.gate), x2, n: N, model: self)
                 swigluForward(acts.at(b.act), acts.at(b.gate), acts.at(b.up), n: N * H)
             case .relu: reluForward(acts.at(b.act), acts.at(b.up), n: N * H)
             default: geluForward(acts.at(b.act), acts.at(b.cdf), acts.at(b.up), n: N * H)
@@ -291,7 +292,7 @@ public final class TrainModel {
             default: geluBackward(dacts.at(b.up), acts.at(b.up), acts.at(b.cdf), dacts.at(b.act), n: N * H)
             }
             b.lup.backward(dacts.at(b.norm2), dacts.at(b.up), acts.at(b.norm2), n: N, model: self)
-            b.lgate?.backward(dacts.at(b.norm2), dacts.at(b.gate), acts.at(b.norm2), n: N, model: self)
+            if config.activation == .swiglu { b.lgate.backward(dacts.at(b.norm2), dacts.at(b.gate), acts.at(b.norm2), n: N, model: self) }
             normBackward(dacts.at(b.res2), b.norm2, b.mean2, b.rstd2, acts.at(b.res2), b.n2w, b.n2b)
             // Attention.
             residualBackward(dacts.at(resIn), dacts.at(b.proj), dacts.at(b.res2), n: N * C)
@@ -306,8 +307,8 @@ public final class TrainModel {
                     ropeBackward(dacts.at(b.q), ropeCos, ropeSin, b: B, t: T, heads: config.nHeads, hd: hd, stride: C)
                     ropeBackward(dacts.at(b.k), ropeCos, ropeSin, b: B, t: T, heads: config.nKVHeads, hd: hd, stride: kvd)
                 }
-                b.lk!.backward(dacts.at(b.norm1), dacts.at(b.k), acts.at(b.norm1), n: N, model: self)
-                b.lv!.backward(dacts.at(b.norm1), dacts.at(b.v), acts.at(b.norm1), n: N, model: self)
+                b.lk.backward(dacts.at(b.norm1), dacts.at(b.k), acts.at(b.norm1), n: N, model: self)
+                b.lv.backward(dacts.at(b.norm1), dacts.at(b.v), acts.at(b.norm1), n: N, model: self)
             }
             b.lq.backward(dacts.at(b.norm1), dacts.at(b.q), acts.at(b.norm1), n: N, model: self)
             normBackward(dacts.at(resIn), b.norm1, b.mean1, b.rstd1, acts.at(resIn), b.n1w, b.n1b)

@@ -78,7 +78,7 @@ struct ReferenceTests {
         for k in 0..<e.count { m.params.base[e.offset + k] = rng.normal(std: 0.05) }
         let g = (0..<i).map { _ in 1 + rng.normal(std: 0.2) }
         if norm { m.params.set(g, at: try #require(m.layout.entry(name + ".norm")).offset) }
-        let layer = m.blocks[0].lup!
+        let layer = m.blocks[0].lup
         m.quantizeWeights()
         m.zeroGrads()
         let out = withBuffers([x, [Float](repeating: 0, count: n * o), dout, [Float](repeating: 0, count: n * i)]) { p in

@@ -17,12 +17,19 @@ public struct LinearLayer {
     /// Offset of `x̃ − x` saved by ``TrainModel/QuantMode/capture`` (tests only).
     let qdelta: Int
 
+    /// A placeholder for a layer the architecture does not have (never run).
+    static let unused = LinearLayer()
+
+    private init() {
+        weight = -1; bias = -1; gain = -1; inFeatures = 0; outFeatures = 0; bitLinear = false
+        xn = -1; rrms = -1; xq = -1; qdelta = -1
+    }
+
     init(config: ModelConfig, layout: ParameterLayout, name: String, n: Int, acts: inout ActivationLayout, quantProbe: Bool) {
-        let w = layout.entry(name)
-        precondition(w != nil, "no parameter \(name)")
-        weight = w!.offset
-        outFeatures = w!.shape[0]
-        inFeatures = w!.shape[1]
+        guard let w = layout.entry(name) else { preconditionFailure("no parameter \(name)") }
+        weight = w.offset
+        outFeatures = w.shape[0]
+        inFeatures = w.shape[1]
         bias = layout.entry(name + "_bias")?.offset ?? -1
         gain = layout.entry(name + ".norm")?.offset ?? -1
         bitLinear = config.bitLinear

@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "lm-diff", targets: ["lm-diff"]),
         .executable(name: "lm-bench", targets: ["lm-bench"]),
         .executable(name: "kernel-bench", targets: ["kernel-bench"]),
+        .executable(name: "lm-train", targets: ["lm-train"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,9 +49,14 @@ let package = Package(
             name: "BitGPTCLI",
             dependencies: ["BitGPT", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
+        // OpenBLAS (cblas_sgemm) for the trainer's matrix products.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "pkg-config"])]),
+        // The trainer: hand-written forward/backward (llm.c style), BitLinear QAT, AdamW, checkpoints.
+        .target(name: "BitGPTTrain", dependencies: ["BitGPT", "COpenBLAS"], swiftSettings: swiftSettings),
 
         // MARK: Executables: parse arguments, call a library.
         .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-train", dependencies: ["BitGPTTrain", "BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-inspect", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-init", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-tokenize", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
@@ -72,6 +78,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TokenizerTests", dependencies: ["BitGPT", "BitGPTCLI", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainTests", dependencies: ["BitGPTTrain", "BitGPT"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ],
     cxxLanguageStandard: .cxx17

@@ -1,0 +1,91 @@
+import BitGPT
+
+/// Where one linear layer's parameters and saved activations live, and its forward/backward.
+///
+/// A plain layer computes `out = x · Wᵀ + b`. A BitLinear layer (seed-projects §1.4) first
+/// applies its own RMSNorm with gain (when `bitlinear.norm`), then fake-quantizes the input per
+/// token to int8 and uses the ternary fake-quantized weight `W̃` (computed once per step into the
+/// model's `qweights` buffer): `out = x̃ · W̃ᵀ + b`. The backward uses the straight-through
+/// estimator: `dW += doutᵀ · x̃` and `dx̃` passes to the pre-quantization input unchanged.
+public struct LinearLayer {
+    /// Offsets into the parameter buffer (-1: absent).
+    public let weight: Int, bias: Int, gain: Int
+    public let inFeatures: Int, outFeatures: Int
+    public let bitLinear: Bool
+    /// Offsets into the activation buffer: RMSNorm output (N, in) and its rrms (N), quantized input (N, in).
+    let xn: Int, rrms: Int, xq: Int
+    /// Offset of `x̃ − x` saved by ``TrainModel/QuantMode/capture`` (tests only).
+    let qdelta: Int
+
+    /// A placeholder for a layer the architecture does not have (never run).
+    static let unused = LinearLayer()
+
+    private init() {
+        weight = -1; bias = -1; gain = -1; inFeatures = 0; outFeatures = 0; bitLinear = false
+        xn = -1; rrms = -1; xq = -1; qdelta = -1
+    }
+
+    init(config: ModelConfig, layout: ParameterLayout, name: String, n: Int, acts: inout ActivationLayout, quantProbe: Bool) {
+        guard let w = layout.entry(name) else { preconditionFailure("no parameter \(name)") }
+        weight = w.offset
+        outFeatures = w.shape[0]
+        inFeatures = w.shape[1]
+        bias = layout.entry(name + "_bias")?.offset ?? -1
+        gain = layout.entry(name + ".norm")?.offset ?? -1
+        bitLinear = config.bitLinear
+        xn = gain >= 0 ? acts.take(n * inFeatures) : -1
+        rrms = gain >= 0 ? acts.take(n) : -1
+        xq = bitLinear ? acts.take(n * inFeatures) : -1
+        qdelta = bitLinear && quantProbe ? acts.take(n * inFeatures) : -1
+    }
+
+    /// `out (N, out) = layer(inp (N, in))`.
+    func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, n: Int, model m: TrainModel) {
+        var x = inp
+        var w = UnsafePointer(m.params.at(weight))
+        if bitLinear {
+            if gain >= 0 {
+                rmsNormForward(m.acts.at(xn), m.acts.at(rrms), x, m.params.at(gain), n: n, c: inFeatures, eps: m.config.bitLinearNormEps)
+                x = UnsafePointer(m.acts.at(xn))
+            }
+            let q = m.acts.at(xq), d = m.acts.at(qdelta), count = n * inFeatures
+            switch m.quantMode {
+            case .normal:
+                activationQuantForward(q, x, n: n, c: inFeatures)
+            case .capture:
+                activationQuantForward(q, x, n: n, c: inFeatures)
+                for i in 0..<count { d[i] = q[i] - x[i] }
+            case .frozen:
+                for i in 0..<count { q[i] = x[i] + d[i] }
+            }
+            x = UnsafePointer(m.acts.at(xq))
+            w = UnsafePointer(m.qweights.at(weight))
+        }
+        matmulForward(out, x, w, bias >= 0 ? UnsafePointer(m.params.at(bias)) : nil, n: n, inFeatures: inFeatures, outFeatures: outFeatures)
+    }
+
+    /// Accumulates the gradients of the weight, bias, gain and of `inp` (into `dinp`) from `dout`.
+    func backward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>, n: Int, model m: TrainModel) {
+        let db = bias >= 0 ? m.grads.at(bias) : nil
+        guard bitLinear else {
+            matmulBackward(dinp, m.grads.at(weight), db, dout, inp, m.params.at(weight), n: n, inFeatures: inFeatures, outFeatures: outFeatures)
+            return
+        }
+        // STE: the gradient reaching x̃ is the gradient of its input (the norm output, or inp).
+        let dx = gain >= 0 ? m.dacts.at(xn) : dinp
+        matmulBackward(dx, m.grads.at(weight), db, dout, m.acts.at(xq), m.qweights.at(weight), n: n, inFeatures: inFeatures, outFeatures: outFeatures)
+        if gain >= 0 {
+            rmsNormBackward(dinp, m.grads.at(gain), m.dacts.at(xn), inp, m.params.at(gain), m.acts.at(rrms), n: n, c: inFeatures)
+        }
+    }
+}
+
+/// A bump allocator over the activation buffer: each call reserves the next `n` elements.
+struct ActivationLayout {
+    private(set) var count = 0
+    mutating func take(_ n: Int) -> Int {
+        let o = count
+        count += (n + 15) & ~15  // keep every slot 64-byte aligned
+        return o
+    }
+}

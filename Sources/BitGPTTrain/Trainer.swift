@@ -1,0 +1,226 @@
+import BitGPT
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One finished optimizer step, for progress displays.
+public struct StepReport {
+    public var iteration: Int, maxIterations: Int
+    public var loss: Float, lr: Float
+    /// Wall time of this step, seconds.
+    public var seconds: Double
+    /// Tokens processed by this step (batch · block · grad accum).
+    public var tokens: Int
+    /// Floating-point operations of this step (PaLM estimate `6N + 12·L·C·T` per token).
+    public var flops: Double
+}
+
+/// What a finished run reports.
+public struct TrainSummary {
+    public var iterations: Int
+    public var lastTrainLoss: Float
+    public var valLoss: Float, bestValLoss: Float
+    /// Mean wall time per step over the steps this process ran, seconds.
+    public var secondsPerStep: Double
+    public var tokensPerSecond: Double
+    public var parameters: Int
+    public var checkpoint: String, export: String, csv: String, svg: String
+}
+
+/// The training loop of `lm-train` (nanoGPT `train.py` shape): evaluation every `evalInterval`
+/// iterations and at the end, cosine LR, gradient accumulation and clipping, AdamW,
+/// checkpoints every `checkpointInterval`, then export to `.bgpt`, a loss CSV and an SVG curve.
+///
+/// Determinism: batches come from one ``TrainRandom`` whose state is checkpointed; evaluation
+/// batches come from a stream derived from (seed, iteration), so evaluating never shifts the
+/// training batches. With the same seed and thread count a run, or a run stopped and resumed,
+/// gives the same losses bit for bit.
+public final class Trainer {
+    public let options: TrainOptions
+    public let model: TrainModel
+    public let optimizer: AdamW
+    public let data: TokenData
+    var state: TrainState
+    var rng: TrainRandom
+    let csvPath: String
+    var csv: FileHandle?
+    var trainCurve: [(Int, Float)] = []
+    var valCurve: [(Int, Float)] = []
+
+    /// Prepares data, model and optimizer (from scratch, or from `OUT/ckpt.*` with `resume`).
+    ///
+    /// - Throws: ``TrainError`` for bad options, unusable data or an unreadable checkpoint.
+    public init(options o: TrainOptions) throws(TrainError) {
+        try o.validate()
+        options = o
+        BLAS.setThreads(o.threads)
+        var config: ModelConfig
+        var loaded: Checkpoint.Loaded?
+        if o.resume {
+            let l = try Checkpoint.load(dir: o.out)
+            loaded = l
+            config = l.config
+            data = try TokenData.load(path: o.data, tokenizer: l.tokenizer)
+            guard data.itos == l.itos else {
+                throw .badCheckpoint(path: Checkpoint.modelPath(o.out), reason: "its vocabulary differs from the one of \(o.data)")
+            }
+        } else {
+            data = try TokenData.load(path: o.data, tokenizer: o.tokenizer)
+            config = o.modelConfig(vocabSize: data.vocabSize)
+        }
+        try data.check(blockSize: config.contextLength, path: o.data)
+        model = TrainModel(config: config, batch: o.batchSize, seed: o.seed)
+        optimizer = AdamW(layout: model.layout, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay)
+        if let loaded {
+            try loaded.restore(into: model, optimizer: optimizer, dir: o.out)
+            state = loaded.state
+        } else {
+            state = TrainState(iteration: 0, bestValLoss: .infinity, rngState: o.seed, adamSteps: 0)
+        }
+        rng = TrainRandom(state: state.rngState)
+        startAt = state.iteration
+        csvPath = o.out + "/loss.csv"
+    }
+
+    /// The iteration this run starts at (0, or the checkpoint's with `resume`).
+    public var startIteration: Int { startAt }
+    private var startAt = 0
+
+    /// Parameters in the model.
+    public var parameterCount: Int { model.layout.count }
+
+    /// FLOPs of one step (forward + backward): PaLM's `6N + 12·L·C·T` per token, N without the
+    /// position embedding.
+    public var flopsPerStep: Double {
+        let c = model.config
+        let n = Double(model.layout.count - (model.layout.entry("pos_embd")?.count ?? 0))
+        let perToken = 6 * n + 12 * Double(c.nLayers * c.dim * c.contextLength)
+        return perToken * Double(model.batch * model.blockSize * options.gradAccum)
+    }
+
+    /// Mean loss over `evalIters` batches of `split`, drawn from a stream fixed by (seed, iteration, split).
+    public func evaluate(_ split: [UInt16], iteration: Int, salt: UInt64) -> Float {
+        var r = TrainRandom(state: options.seed ^ (UInt64(iteration) &* 0xD1B5_4A32_D192_ED03) ^ (salt &* 0x8CB9_2BA7_2F3D_8DD7))
+        var sum = 0.0
+        for _ in 0..<options.evalIters {
+            r.fillBatch(model, from: split)
+            sum += Double(model.forward())
+        }
+        return Float(sum / Double(options.evalIters))
+    }
+
+    private func openCSV() throws(TrainError) {
+        do { try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true) } catch {
+            throw .io(path: options.out, reason: "cannot create the output folder")
+        }
+        let header = "iter,split,loss,lr\n"
+        var keep = header
+        if options.resume, let old = try? String(contentsOfFile: csvPath, encoding: .utf8) {
+            // Keep what happened before the checkpoint; lines after it are replayed identically.
+            for line in old.split(separator: "\n").dropFirst() {
+                let f = line.split(separator: ",")
+                guard f.count == 4, let it = Int(f[0]), it < state.iteration else { continue }
+                keep += line + "\n"
+                if let l = Float(f[2]) { if f[1] == "train" { trainCurve.append((it, l)) } else if f[1] == "val" { valCurve.append((it, l)) } }
+            }
+        }
+        try FileIO.writeAtomically(csvPath, Array(keep.utf8))
+        guard let h = FileHandle(forWritingAtPath: csvPath) else { throw .io(path: csvPath, reason: "cannot open for appending") }
+        h.seekToEndOfFile()
+        csv = h
+    }
+
+    private func log(_ it: Int, _ split: String, _ loss: Float, _ lr: Float) {
+        csv?.write("\(it),\(split),\(loss),\(lr)\n".data(using: .utf8)!)
+    }
+
+    /// Runs from the current iteration to `maxIters`.
+    ///
+    /// - Parameters:
+    ///   - onStep: called after every optimizer step.
+    ///   - onEval: called after every evaluation with (iteration, train loss, val loss).
+    public func run(onStep: (StepReport) -> Void = { _ in }, onEval: (Int, Float, Float) -> Void = { _, _, _ in }) throws(TrainError) -> TrainSummary {
+        let o = options
+        try openCSV()
+        defer { try? csv?.close() }
+        let schedule = o.schedule
+        let flops = flopsPerStep
+        var lastLoss = Float.nan, valLoss = Float.nan
+        var stepSeconds = 0.0, steps = 0
+        var it = state.iteration
+        while true {
+            // Evaluate on both splits (nanoGPT `estimate_loss`).
+            if it % o.evalInterval == 0 || it == o.maxIters {
+                let tl = evaluate(data.train, iteration: it, salt: 1)
+                valLoss = evaluate(data.val, iteration: it, salt: 2)
+                state.bestValLoss = min(state.bestValLoss, valLoss)
+                log(it, "evaltrain", tl, schedule.rate(it))
+                log(it, "val", valLoss, schedule.rate(it))
+                valCurve.append((it, valLoss))
+                onEval(it, tl, valLoss)
+            }
+            if it >= o.maxIters { break }
+            // One step: accumulate gradients over micro-batches, clip, AdamW.
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let lr = schedule.rate(it)
+            model.zeroGrads()
+            var loss = 0.0
+            for _ in 0..<o.gradAccum {
+                rng.fillBatch(model, from: data.train)
+                loss += Double(model.forward())
+                model.backward(scale: 1 / Float(o.gradAccum))
+            }
+            lastLoss = Float(loss / Double(o.gradAccum))
+            clipGradients(model.grads.base, count: model.grads.count, maxNorm: o.gradClip)
+            optimizer.step(params: model.params.base, grads: model.grads.base, lr: lr)
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            stepSeconds += dt
+            steps += 1
+            log(it, "train", lastLoss, lr)
+            trainCurve.append((it, lastLoss))
+            it += 1
+            state.iteration = it
+            state.rngState = rng.state
+            state.adamSteps = optimizer.t
+            onStep(StepReport(iteration: it, maxIterations: o.maxIters, loss: lastLoss, lr: lr, seconds: dt,
+                              tokens: model.batch * model.blockSize * o.gradAccum, flops: flops))
+            if o.checkpointInterval > 0 && it % o.checkpointInterval == 0 && it < o.maxIters {
+                try Checkpoint.save(dir: o.out, model: model, optimizer: optimizer, state: state, data: data)
+            }
+            if o.killAfter > 0 && it == o.killAfter {
+                try? csv?.synchronize()
+                kill(getpid(), SIGKILL)
+            }
+        }
+        // Final checkpoint, export, curve.
+        try Checkpoint.save(dir: o.out, model: model, optimizer: optimizer, state: state, data: data)
+        let export = o.export ?? (o.out + "/model.bgpt")
+        try ModelExport.write(model: model, data: data, path: export,
+                              name: "lm-train-\(model.config.architecture.rawValue)\(model.config.bitLinear ? "-bitlinear" : "")")
+        let svgPath = o.out + "/loss.svg"
+        let svg = LossPlot.svg(train: trainCurve, val: valCurve,
+                               title: "\(model.config.architecture.rawValue)\(model.config.bitLinear ? " BitLinear" : "") \(parameterCount) params")
+        try FileIO.writeAtomically(svgPath, Array(svg.utf8))
+        let sps = steps > 0 ? stepSeconds / Double(steps) : 0
+        return TrainSummary(iterations: it, lastTrainLoss: lastLoss, valLoss: valLoss, bestValLoss: state.bestValLoss,
+                            secondsPerStep: sps, tokensPerSecond: sps > 0 ? Double(model.batch * model.blockSize * o.gradAccum) / sps : 0,
+                            parameters: parameterCount, checkpoint: Checkpoint.modelPath(o.out), export: export, csv: csvPath, svg: svgPath)
+    }
+
+    /// Measures this machine's sgemm throughput (FLOP/s) on a 256³ product, for MFU.
+    public static func measurePeakFlops() -> Double {
+        let n = 256
+        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+        for i in 0..<(n * n) { a.base[i] = Float(i % 7) * 0.1; b.base[i] = Float(i % 5) * 0.1 }
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.base, lda: n, b: b.base, ldb: n, beta: 0, c: c.base, ldc: n)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return 2 * Double(n * n * n) / best
+    }
+}

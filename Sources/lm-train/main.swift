@@ -1,0 +1,107 @@
+import ArgumentParser
+import BitGPT
+import BitGPTCLI
+import BitGPTTrain
+import Foundation
+
+/// `lm-train`: trains a small GPT-2 or Llama family model (optionally BitLinear) on a text file.
+struct LMTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lm-train",
+        abstract: "Train a small GPT-2 or Llama model (optionally with ternary BitLinear layers) on a text file.",
+        discussion: """
+        Writes OUT/ckpt.safetensors (weights, nanoGPT / llama2.c names) and OUT/ckpt.optim.safetensors \
+        (AdamW moments) every --checkpoint-interval iterations and at the end, OUT/loss.csv, OUT/loss.svg, \
+        and OUT/model.bgpt (or --export). --resume continues from OUT/ckpt.* with identical results.
+        Exit codes: 0 success, 1 error (bad flag, data, or checkpoint).
+        """)
+
+    @Option(help: "Training text (UTF-8 for the char tokenizer).") var data: String
+    @Option(help: "Output folder.") var out = "out"
+    @Option(help: "char (sorted characters of the text) or bytes.") var tokenizer = "char"
+    @Option(help: "gpt or llama.") var arch = "gpt"
+    @Flag(help: "Ternary BitLinear attention and MLP layers (quantization-aware training).") var bitlinear = false
+    @Flag(inversion: .prefixedNo, help: "Each BitLinear applies its own RMSNorm (BitGPT).") var bitlinearNorm = true
+    @Option(help: "Layers.") var nLayer = 4
+    @Option(help: "Attention heads.") var nHead = 4
+    @Option(help: "Key/value heads (llama; default: --n-head).") var nKvHead: Int?
+    @Option(help: "Embedding width.") var nEmbd = 128
+    @Option(help: "MLP activation: gelu or relu (gpt), swiglu (llama).") var activation: String?
+    @Flag(help: "Biases in LayerNorms and linears (gpt).") var bias = false
+    @Option(help: "Context length.") var blockSize = 64
+    @Option(help: "Sequences per micro-batch.") var batchSize = 12
+    @Option(help: "Micro-batches per step.") var gradAccum = 1
+    @Option(help: "Optimizer steps.") var maxIters = 2000
+    @Option(help: "Batches per evaluation.") var evalIters = 20
+    @Option(help: "Iterations between evaluations.") var evalInterval = 250
+    @Option(help: "Peak learning rate.") var lr: Float = 1e-3
+    @Option(help: "Final learning rate.") var minLr: Float = 1e-4
+    @Option(help: "Warmup iterations.") var warmupIters = 100
+    @Option(help: "Iteration where cosine decay ends (default: --max-iters).") var lrDecayIters: Int?
+    @Option(help: "Cosine learning-rate decay: true or false.") var decayLr = true
+    @Option(help: "AdamW weight decay (2-D tensors only).") var weightDecay: Float = 0.1
+    @Option(help: "AdamW beta1.") var beta1: Float = 0.9
+    @Option(help: "AdamW beta2.") var beta2: Float = 0.99
+    @Option(help: "AdamW epsilon.") var eps: Float = 1e-8
+    @Option(help: "Clip the gradient norm to this (0: off).") var gradClip: Float = 1.0
+    @Option(help: "Dropout (only 0 is supported).") var dropout: Float = 0
+    @Option(help: "Seed of initialisation and batches.") var seed: UInt64 = 1337
+    @Option(help: "OpenBLAS threads.") var threads = 1
+    @Option(help: "Iterations between checkpoints (0: only at the end).") var checkpointInterval = 500
+    @Flag(help: "Continue from OUT/ckpt.safetensors.") var resume = false
+    @Option(help: "Where to write the .bgpt (default OUT/model.bgpt).") var export: String?
+    @Option(help: .hidden) var debugKillAfter = 0
+
+    func validate() throws {
+        guard TokenizerChoice(rawValue: tokenizer) != nil else { throw ValidationError("--tokenizer must be char or bytes, got \(tokenizer)") }
+        guard arch == "gpt" || arch == "llama" else { throw ValidationError("--arch must be gpt or llama, got \(arch)") }
+        if let activation {
+            guard let a = Activation(rawValue: activation), a != .silu else { throw ValidationError("--activation must be gelu, relu or swiglu") }
+            guard (arch == "llama") == (a == .swiglu) else { throw ValidationError("--activation \(activation) does not fit --arch \(arch)") }
+        }
+    }
+
+    func run() throws {
+        var o = TrainOptions(data: data)
+        o.out = out
+        o.tokenizer = TokenizerChoice(rawValue: tokenizer) ?? .char
+        o.architecture = arch == "llama" ? .llama : .gpt2
+        o.bitLinear = bitlinear; o.bitLinearNorm = bitlinearNorm
+        o.nLayer = nLayer; o.nHead = nHead; o.nKVHead = nKvHead; o.nEmbd = nEmbd
+        o.activation = activation.flatMap(Activation.init(rawValue:)); o.bias = bias
+        o.blockSize = blockSize; o.batchSize = batchSize; o.gradAccum = gradAccum
+        o.maxIters = maxIters; o.evalIters = evalIters; o.evalInterval = evalInterval
+        o.lr = lr; o.minLR = minLr; o.warmupIters = warmupIters; o.lrDecayIters = lrDecayIters; o.decayLR = decayLr
+        o.weightDecay = weightDecay; o.beta1 = beta1; o.beta2 = beta2; o.eps = eps; o.gradClip = gradClip
+        o.dropout = dropout; o.seed = seed; o.threads = threads; o.checkpointInterval = checkpointInterval
+        o.resume = resume; o.export = export; o.killAfter = debugKillAfter
+
+        let trainer = try Trainer(options: o)
+        let c = trainer.model.config
+        print("\(c.architecture.rawValue)\(c.bitLinear ? " BitLinear" : ""): \(trainer.parameterCount) parameters, vocab \(c.vocabSize), "
+              + "\(trainer.data.train.count) train / \(trainer.data.val.count) val tokens")
+        if resume {
+            print("resuming \(out) at iteration \(trainer.startIteration); the model shape comes from the checkpoint")
+        }
+        let interactive = isatty(2) == 1
+        let peak = interactive ? Trainer.measurePeakFlops() : 0
+        let start = trainer.startIteration
+        let progress = ProgressLine("train", total: Double(max(o.maxIters - start, 0)), unit: "it")
+        var tokens = 0.0, seconds = 0.0
+        let summary = try trainer.run(onStep: { r in
+            tokens += Double(r.tokens); seconds += r.seconds
+            let mfu = peak > 0 ? 100 * r.flops / r.seconds / peak : 0
+            progress.update(Double(r.iteration - start), extra: String(format: "loss %.4f  %.0f tok/s  %.1f ms/it  MFU %.0f%%",
+                                                                   r.loss, tokens / max(seconds, 1e-9), 1000 * r.seconds, mfu))
+        }, onEval: { it, tl, vl in
+            progress.finish()
+            print(String(format: "step %d: train loss %.4f, val loss %.4f", it, tl, vl))
+        })
+        progress.finish()
+        print(String(format: "done: %d iterations, %.2f ms/it, %.0f tokens/s, val loss %.4f (best %.4f)", summary.iterations,
+                     1000 * summary.secondsPerStep, summary.tokensPerSecond, summary.valLoss, summary.bestValLoss))
+        print("wrote \(summary.checkpoint), \(summary.export), \(summary.csv), \(summary.svg)")
+    }
+}
+
+LMTrain.main()

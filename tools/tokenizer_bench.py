@@ -11,15 +11,13 @@ and Swift's char (the corpus's characters) and bytes tokenizers.
 Prints a Markdown table of MB/s (corpus bytes / best-of-N wall time).
 """
 import argparse
-import base64
-import json
 import os
 import re
 import subprocess
 import tempfile
 import time
 
-from tokenizer_parity import CL100K, R50K, byte_decoder, gpt2_files
+from tokenizer_parity import gpt2_files, gpt2_references
 
 
 def best_of(n, fn):
@@ -50,24 +48,12 @@ def main():
     import sentencepiece as spm
     import tiktoken
     import tokenizers
-    from tokenizers import decoders, models, pre_tokenizers
 
     text = open(args.corpus, encoding="utf-8").read()
     mb = len(text.encode()) / 1e6
     tmp = tempfile.mkdtemp(prefix="tokbench-")
     enc_path, bpe_path = gpt2_files(args)
-    dec = byte_decoder()
-    encoder = json.load(open(enc_path, encoding="utf-8"))
-    ranks = {bytes(dec[c] for c in tok): i for tok, i in encoder.items() if tok != "<|endoftext|>"}
-    tk = tiktoken.Encoding("gpt2-local", pat_str=R50K, mergeable_ranks=ranks, special_tokens={"<|endoftext|>": 50256})
-    tk_cl = tiktoken.Encoding("cl100k-pat", pat_str=CL100K, mergeable_ranks=ranks, special_tokens={"<|endoftext|>": 50256})
-    tiktoken_path = os.path.join(tmp, "gpt2.tiktoken")
-    with open(tiktoken_path, "w") as f:
-        for b, r in sorted(ranks.items(), key=lambda x: x[1]):
-            f.write(base64.b64encode(b).decode() + " " + str(r) + "\n")
-    hf = tokenizers.Tokenizer(models.BPE.from_file(enc_path, bpe_path))
-    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    hf.decoder = decoders.ByteLevel()
+    tk, tk_cl, tiktoken_path, hf = gpt2_references(enc_path, bpe_path, tmp)
     hf_path = os.path.join(tmp, "tokenizer.json")
     hf.save(hf_path)
 

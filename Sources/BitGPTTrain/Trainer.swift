@@ -76,7 +76,7 @@ public final class Trainer {
             config = o.modelConfig(vocabSize: data.vocabSize)
         }
         try data.check(blockSize: config.contextLength, path: o.data)
-        model = TrainModel(config: config, batch: o.batchSize, seed: o.seed)
+        model = TrainModel(config: config, batch: o.batchSize, seed: o.seed, activationCheckpointing: o.activationCheckpointing)
         optimizer = AdamW(layout: model.layout, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay)
         if let loaded {
             try loaded.restore(into: model, optimizer: optimizer, dir: o.out)

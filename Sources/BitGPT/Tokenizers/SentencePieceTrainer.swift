@@ -14,7 +14,8 @@ public enum SentencePieceTrainer {
     /// The trainer flags (`spm_train` names), except `vocab_size`.
     public static let options: [(String, String)] = [
         ("model_type", "bpe"), ("byte_fallback", "true"), ("character_coverage", "1.0"),
-        ("normalization_rule_name", "identity"), ("remove_extra_whitespaces", "false"), ("split_digits", "true"),
+        ("normalization_rule_name", "identity"), ("remove_extra_whitespaces", "false"), ("add_dummy_prefix", "false"),
+        ("split_digits", "true"),
         ("num_threads", "1"), ("input_sentence_size", "0"), ("shuffle_input_sentence", "false"),
         ("max_sentence_length", "1000000"), ("minloglevel", "2"),
     ]

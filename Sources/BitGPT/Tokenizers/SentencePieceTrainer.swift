@@ -7,6 +7,7 @@ import CSentencePieceShim
 /// and make every byte representable, so a language model sees exactly its training text:
 /// `model_type=bpe` (the kind Llama 2's tokenizer is), `byte_fallback=true` with
 /// `character_coverage=1.0`, `normalization_rule_name=identity`, `remove_extra_whitespaces=false`,
+/// `add_dummy_prefix=false` (a prompt encodes as the same text inside the training data does),
 /// `split_digits=true`, and for determinism `num_threads=1`, `input_sentence_size=0` (every
 /// sentence) and `shuffle_input_sentence=false`. Ids: `<unk>` 0, `<s>` 1, `</s>` 2, then the 256
 /// byte pieces `<0x00>`…`<0xFF>`, then the merged pieces.
@@ -15,8 +16,7 @@ public enum SentencePieceTrainer {
     public static let options: [(String, String)] = [
         ("model_type", "bpe"), ("byte_fallback", "true"), ("character_coverage", "1.0"),
         ("normalization_rule_name", "identity"), ("remove_extra_whitespaces", "false"), ("add_dummy_prefix", "false"),
-        ("split_digits", "true"),
-        ("num_threads", "1"), ("input_sentence_size", "0"), ("shuffle_input_sentence", "false"),
+        ("split_digits", "true"), ("num_threads", "1"), ("input_sentence_size", "0"), ("shuffle_input_sentence", "false"),
         ("max_sentence_length", "1000000"), ("minloglevel", "2"),
     ]
 

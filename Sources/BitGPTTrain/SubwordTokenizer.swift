@@ -60,6 +60,10 @@ public struct SubwordTokenizer {
     /// - Throws: ``TrainError/badData(path:reason:)`` for a file of the wrong kind, one that does
     ///   not load, or a vocabulary over 65,536.
     public static func load(kind: TokenizerChoice, file: String) throws(TrainError) -> SubwordTokenizer {
+        let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber
+        if let size, size.intValue > TokenizerFiles.maxFileSize {
+            throw .badData(path: file, reason: "\(size.intValue) bytes, larger than the \(TokenizerFiles.maxFileSize)-byte limit for tokenizer files")
+        }
         let bytes = try FileIO.read(file)
         let t: SubwordTokenizer
         switch kind {

@@ -13,6 +13,8 @@ struct LMTrain: ParsableCommand {
         Writes OUT/ckpt.safetensors (weights, nanoGPT / llama2.c names) and OUT/ckpt.optim.safetensors \
         (AdamW moments) every --checkpoint-interval iterations and at the end, OUT/loss.csv, OUT/loss.svg, \
         and OUT/model.bgpt (or --export). --resume continues from OUT/ckpt.* with identical results.
+        --tokenizer bpe|sentencepiece trains a tokenizer of --vocab-size tokens on the text (or uses \
+        --tokenizer-file) and keeps it as OUT/tokenizer.json, .tiktoken or .model (docs/training.md).
         Exit codes: 0 success, 1 error (bad flag, data, or checkpoint).
         """)
 

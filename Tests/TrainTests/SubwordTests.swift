@@ -157,6 +157,24 @@ struct SubwordTests {
         let hash = XXHash64.hash([UInt8](contents(tj)))
         #expect(FileManager.default.fileExists(atPath: w.text + ".bpe-" + String(hash, radix: 16) + "/train.bin"))
         #expect(contents(o.out + "/tokenizer.json") == contents(tj))
+        // A .tiktoken rank file (base64 token bytes, rank = id) is kept as OUT/tokenizer.tiktoken.
+        let tk = w.dir.appendingPathComponent("mine.tiktoken").path
+        let ranks = section.tokens.enumerated().map { Data(ByteLevelAlphabet.decode($0.element) ?? []).base64EncodedString() + " \($0.offset)\n" }
+        try ranks.joined().write(toFile: tk, atomically: true, encoding: .utf8)
+        var ot = w.options("tiktoken", iters: 2)
+        ot.tokenizer = .bpe
+        ot.tokenizerFile = tk
+        let tt = try Trainer(options: ot)
+        let s = try tt.run()
+        #expect(tt.data.vocabSize == section.tokens.count + 1)  // + <|endoftext|>
+        #expect(contents(ot.out + "/tokenizer.tiktoken") == contents(tk))
+        let tok = try TokenizerFactory.make(metadata: try BGPTFile(path: s.export).metadata, vocabSize: tt.data.vocabSize)
+        #expect(try tok.encode(text) == (tt.data.train + tt.data.val).map { Int($0) })
+        var rt = ot
+        rt.resume = true
+        rt.tokenizerFile = nil
+        rt.maxIters = 3
+        #expect(try Trainer(options: rt).data.itos == tt.data.itos)
         // Flags that cannot work are refused with one line.
         var bad = o
         bad.vocabSize = 300

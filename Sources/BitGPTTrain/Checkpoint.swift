@@ -77,7 +77,8 @@ public enum Checkpoint {
                                    data: UnsafeBufferPointer(start: buf.at($0.offset), count: $0.count))
             }
         }
-        let tok = (try? JSONSerialization.data(withJSONObject: ["kind": data.tokenizer.rawValue, "itos": data.itos] as [String: Any], options: [.sortedKeys]))
+        let tokRecord = (data.subword?.checkpointRecord ?? [:]).merging(["kind": data.tokenizer.rawValue, "itos": data.itos]) { $1 }
+        let tok = (try? JSONSerialization.data(withJSONObject: tokRecord, options: [.sortedKeys]))
             .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         let meta = ["format": "pt", "bitgpt.config": configJSON(model.config), "bitgpt.state": state.json, "bitgpt.tokenizer": tok,
                     "bitgpt.writer": "lm-train \(BitGPTVersion.string)"]

@@ -6,7 +6,8 @@ import Foundation
 /// Tensors keep their `.bgpt` names (``ParameterLayout`` order). BitLinear weights are stored as
 /// T2 through `TensorEncoder`, whose absmean ternarization is exactly ``weightQuantForward``'s, so
 /// the file dequantizes to the trainer's fake-quantized weights bit for bit; everything else is
-/// F32. The tokenizer section is `char` (`tokenizer.tokens` = the vocabulary by id) or `bytes`.
+/// F32. The tokenizer section is `char` (`tokenizer.tokens` = the vocabulary by id), `bytes`, or
+/// the section of the run's sub-word tokenizer (``SubwordTokenizer``: `bpe` or `sentencepiece`).
 public enum ModelExport {
     /// - Parameters:
     ///   - model: the trained model.
@@ -26,6 +27,9 @@ public enum ModelExport {
             meta.set("tokenizer.unknown_policy", .string("error"))
         case .bytes:
             for e in RandomModel.byteTokenizer.entries { meta.set(e.key, e.value) }
+        case .bpe, .sentencepiece:
+            guard let sub = data.subword else { throw .io(path: path, reason: "the \(data.tokenizer.rawValue) tokenizer is missing") }
+            sub.section.write(into: &meta)
         }
         do {
             var tensors: [(info: TensorInfo, bytes: [UInt8])] = []

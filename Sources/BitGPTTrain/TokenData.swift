@@ -8,6 +8,14 @@ public enum TokenizerChoice: String, CaseIterable, Sendable {
     case char
     /// One token per UTF-8 byte; vocabulary 256.
     case bytes
+    /// GPT-2 style byte-level BPE, trained on the text (``BPETrainer``) or read from a
+    /// `tokenizer.json` / `.tiktoken` file.
+    case bpe
+    /// SentencePiece, trained on the text (``SentencePieceTrainer``) or read from a `.model` file.
+    case sentencepiece
+
+    /// Whether the vocabulary is a sub-word tokenizer kept in its own file (bpe, sentencepiece).
+    public var isSubword: Bool { self == .bpe || self == .sentencepiece }
 }
 
 /// The training text as token ids, split 90/10 into train and val, with its vocabulary.
@@ -21,6 +29,8 @@ public struct TokenData {
     public let itos: [String]
     public let train: [UInt16], val: [UInt16]
     public var vocabSize: Int { itos.count }
+    /// The sub-word tokenizer (bpe, sentencepiece): its section and its file; nil otherwise.
+    public var subword: SubwordTokenizer? = nil
 
     public init(tokenizer: TokenizerChoice, itos: [String], train: [UInt16], val: [UInt16]) {
         self.tokenizer = tokenizer; self.itos = itos; self.train = train; self.val = val
@@ -30,10 +40,20 @@ public struct TokenData {
     ///
     /// - Throws: ``TrainError/badData(path:reason:)`` for an empty file, text that is not UTF-8
     ///   (char tokenizer), more than 65,536 distinct characters; ``TrainError/io(path:reason:)``.
-    public static func load(path: String, tokenizer: TokenizerChoice) throws(TrainError) -> TokenData {
+    /// - Parameters:
+    ///   - path: the training text.
+    ///   - tokenizer: the tokenizer kind.
+    ///   - vocabSize: bpe / sentencepiece: the vocabulary to train (when there is no `tokenizerFile`).
+    ///   - tokenizerFile: bpe / sentencepiece: an existing tokenizer file to use instead of training
+    ///     (see ``SubwordTokenizer/load(kind:file:)``).
+    public static func load(path: String, tokenizer: TokenizerChoice, vocabSize: Int? = nil,
+                            tokenizerFile: String? = nil) throws(TrainError) -> TokenData {
         let bytes = try FileIO.read(path)
         guard !bytes.isEmpty else { throw .badData(path: path, reason: "the file is empty") }
         let hash = XXHash64.hash(bytes)
+        if tokenizer.isSubword {
+            return try loadSubword(path: path, bytes: bytes, hash: hash, kind: tokenizer, vocabSize: vocabSize, file: tokenizerFile)
+        }
         let cache = path + "." + tokenizer.rawValue
         if let cached = readCache(cache, size: bytes.count, hash: hash, tokenizer: tokenizer) { return cached }
 
@@ -43,6 +63,8 @@ public struct TokenData {
         case .bytes:
             ids = bytes.map { UInt16($0) }
             itos = (0..<256).map { b in (0x21..<0x7f).contains(b) ? String(UnicodeScalar(UInt8(b))) : String(format: "<0x%02X>", b) }
+        case .bpe, .sentencepiece:
+            throw .badOption("unreachable: sub-word tokenizers are prepared by loadSubword")
         case .char:
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 throw .badData(path: path, reason: "not valid UTF-8 (use --tokenizer bytes)")

@@ -10,6 +10,12 @@ import BitGPT
 ///   optional biases, tied head.
 /// - Llama (llama2.c `model.py`): RMSNorm, interleaved RoPE, grouped-query attention, SwiGLU.
 /// - Either may have BitLinear attention and MLP linears (``LinearLayer``).
+///
+/// Activation checkpointing (`activationCheckpointing`): every block keeps only its output (the
+/// next block's input) in its own slot; all blocks share one set of slots for everything inside
+/// a block. Backward recomputes each block's forward from its input before its backward (the last
+/// block's activations are still in place). The recomputation runs the same kernels in the same
+/// order on the same inputs, so gradients are bitwise those of the plain model.
 public final class TrainModel {
     public let config: ModelConfig
     public let batch: Int, blockSize: Int
@@ -36,6 +42,10 @@ public final class TrainModel {
     }
     let quantProbe: Bool
     private var weightDelta: FloatBuffer?
+    /// Whether blocks share their inner activation slots and backward recomputes them.
+    public let activationCheckpointing: Bool
+    /// Activation slots shared by all blocks when checkpointing: `scratch.lowerBound ..< upperBound`.
+    let scratch: Range<Int>
 
     struct Block {
         var norm1 = 0, mean1 = 0, rstd1 = 0
@@ -64,15 +74,18 @@ public final class TrainModel {
     ///   - config: the architecture (`contextLength` is the block size).
     ///   - batch: sequences per forward.
     ///   - seed: weight-init seed.
-    public convenience init(config: ModelConfig, batch: Int, seed: UInt64) {
-        self.init(config: config, batch: batch, seed: seed, quantProbe: false)
+    ///   - activationCheckpointing: keep only block outputs and recompute blocks in backward.
+    public convenience init(config: ModelConfig, batch: Int, seed: UInt64, activationCheckpointing: Bool = false) {
+        self.init(config: config, batch: batch, seed: seed, quantProbe: false, activationCheckpointing: activationCheckpointing)
     }
 
     /// `quantProbe` reserves the activation slots that ``QuantMode/capture`` and ``QuantMode/frozen`` use (tests).
-    init(config: ModelConfig, batch: Int, seed: UInt64, quantProbe: Bool) {
+    init(config: ModelConfig, batch: Int, seed: UInt64, quantProbe: Bool, activationCheckpointing: Bool = false) {
         precondition(config.architecture != .bitgpt, "the trainer builds gpt2 and llama families")
+        precondition(!(quantProbe && activationCheckpointing), "quantization probes need every block's own slots")
         self.config = config
         self.quantProbe = quantProbe
+        self.activationCheckpointing = activationCheckpointing
         self.batch = batch
         blockSize = config.contextLength
         layout = ParameterLayout(config: config)
@@ -95,8 +108,12 @@ public final class TrainModel {
         nfw = p("output_norm")
         nfb = p("output_norm_bias")
         encoded = a.take(N * C)
+        let blockStart = a.count
+        var blockEnd = blockStart
         for l in 0..<config.nLayers {
             let pre = "blk.\(l)."
+            // With checkpointing every block takes the same slots (identical structure).
+            if activationCheckpointing { a.rewind(to: blockStart) }
             var b = Block()
             b.n1w = p(pre + "attn_norm"); b.n1b = p(pre + "attn_norm_bias")
             b.n2w = p(pre + "ffn_norm"); b.n2b = p(pre + "ffn_norm_bias")
@@ -125,6 +142,12 @@ public final class TrainModel {
             b.ldown = LinearLayer(config: config, layout: L, name: pre + "ffn_down", n: N, acts: &a, quantProbe: quantProbe)
             b.down = a.take(N * C); b.res3 = a.take(N * C)
             blocks.append(b)
+            blockEnd = a.count
+        }
+        scratch = blockStart..<blockEnd
+        if activationCheckpointing {
+            // Block outputs stay, each in its own slot.
+            for l in blocks.indices { blocks[l].res3 = a.take(N * C) }
         }
         normF = a.take(N * C); meanF = a.take(N); rstdF = a.take(N)
         logits = a.take(N * config.vocabSize); probs = a.take(N * config.vocabSize); losses = a.take(N)
@@ -213,44 +236,12 @@ public final class TrainModel {
     @discardableResult
     public func forward() -> Float {
         let B = batch, T = blockSize, N = B * T, C = config.dim, V = config.vocabSize
-        let hd = config.headDim, kvd = config.nKVHeads * hd, gpt = config.architecture == .gpt2
         quantizeWeights()
         // Embeddings.
         encoderForward(acts.at(encoded), inputs, params.at(wte), wpe >= 0 ? UnsafePointer(params.at(wpe)) : nil, b: B, t: T, c: C)
         var residual = UnsafePointer(acts.at(encoded))
-        let shape = attentionShape
         for b in blocks {
-            // Attention: norm, projections (+ RoPE), causal attention, output projection, residual.
-            normForward(b.norm1, b.mean1, b.rstd1, residual, b.n1w, b.n1b)
-            let x1 = UnsafePointer(acts.at(b.norm1))
-            b.lq.forward(acts.at(b.q), x1, n: N, model: self)
-            var k = UnsafePointer(acts.at(b.q) + C), v = UnsafePointer(acts.at(b.q) + 2 * C)
-            if !gpt {
-                b.lk.forward(acts.at(b.k), x1, n: N, model: self)
-                b.lv.forward(acts.at(b.v), x1, n: N, model: self)
-                if config.position == .rope {
-                    ropeForward(acts.at(b.q), ropeCos, ropeSin, b: B, t: T, heads: config.nHeads, hd: hd, stride: C)
-                    ropeForward(acts.at(b.k), ropeCos, ropeSin, b: B, t: T, heads: config.nKVHeads, hd: hd, stride: kvd)
-                }
-                k = UnsafePointer(acts.at(b.k)); v = UnsafePointer(acts.at(b.v))
-            }
-            attentionForward(acts.at(b.atty), acts.at(b.att), acts.at(b.q), k, v, shape)
-            b.lproj.forward(acts.at(b.proj), acts.at(b.atty), n: N, model: self)
-            residualForward(acts.at(b.res2), residual, acts.at(b.proj), n: N * C)
-            // MLP: norm, up (and gate), activation, down, residual.
-            normForward(b.norm2, b.mean2, b.rstd2, acts.at(b.res2), b.n2w, b.n2b)
-            let x2 = UnsafePointer(acts.at(b.norm2))
-            let H = config.hiddenDim
-            b.lup.forward(acts.at(b.up), x2, n: N, model: self)
-            switch config.activation {
-            case .swiglu:
-                b.lgate.forward(acts.at(b.gate), x2, n: N, model: self)
-                swigluForward(acts.at(b.act), acts.at(b.gate), acts.at(b.up), n: N * H)
-            case .relu: reluForward(acts.at(b.act), acts.at(b.up), n: N * H)
-            default: geluForward(acts.at(b.act), acts.at(b.cdf), acts.at(b.up), n: N * H)
-            }
-            b.ldown.forward(acts.at(b.down), acts.at(b.act), n: N, model: self)
-            residualForward(acts.at(b.res3), acts.at(b.res2), acts.at(b.down), n: N * C)
+            blockForward(b, residual)
             residual = UnsafePointer(acts.at(b.res3))
         }
         // Final norm, tied or untied classifier, loss.
@@ -261,6 +252,44 @@ public final class TrainModel {
         let l = acts.at(losses)
         for i in 0..<N { sum += Double(l[i]) }
         return Float(sum / Double(N))
+    }
+
+    /// One block's forward from its input `residual` (N, C) to `res3`.
+    private func blockForward(_ b: Block, _ residual: UnsafePointer<Float>) {
+        let B = batch, T = blockSize, N = B * T, C = config.dim
+        let hd = config.headDim, kvd = config.nKVHeads * hd, gpt = config.architecture == .gpt2
+        let shape = attentionShape
+        // Attention: norm, projections (+ RoPE), causal attention, output projection, residual.
+        normForward(b.norm1, b.mean1, b.rstd1, residual, b.n1w, b.n1b)
+        let x1 = UnsafePointer(acts.at(b.norm1))
+        b.lq.forward(acts.at(b.q), x1, n: N, model: self)
+        var k = UnsafePointer(acts.at(b.q) + C), v = UnsafePointer(acts.at(b.q) + 2 * C)
+        if !gpt {
+            b.lk.forward(acts.at(b.k), x1, n: N, model: self)
+            b.lv.forward(acts.at(b.v), x1, n: N, model: self)
+            if config.position == .rope {
+                ropeForward(acts.at(b.q), ropeCos, ropeSin, b: B, t: T, heads: config.nHeads, hd: hd, stride: C)
+                ropeForward(acts.at(b.k), ropeCos, ropeSin, b: B, t: T, heads: config.nKVHeads, hd: hd, stride: kvd)
+            }
+            k = UnsafePointer(acts.at(b.k)); v = UnsafePointer(acts.at(b.v))
+        }
+        attentionForward(acts.at(b.atty), acts.at(b.att), acts.at(b.q), k, v, shape)
+        b.lproj.forward(acts.at(b.proj), acts.at(b.atty), n: N, model: self)
+        residualForward(acts.at(b.res2), residual, acts.at(b.proj), n: N * C)
+        // MLP: norm, up (and gate), activation, down, residual.
+        normForward(b.norm2, b.mean2, b.rstd2, acts.at(b.res2), b.n2w, b.n2b)
+        let x2 = UnsafePointer(acts.at(b.norm2))
+        let H = config.hiddenDim
+        b.lup.forward(acts.at(b.up), x2, n: N, model: self)
+        switch config.activation {
+        case .swiglu:
+            b.lgate.forward(acts.at(b.gate), x2, n: N, model: self)
+            swigluForward(acts.at(b.act), acts.at(b.gate), acts.at(b.up), n: N * H)
+        case .relu: reluForward(acts.at(b.act), acts.at(b.up), n: N * H)
+        default: geluForward(acts.at(b.act), acts.at(b.cdf), acts.at(b.up), n: N * H)
+        }
+        b.ldown.forward(acts.at(b.down), acts.at(b.act), n: N, model: self)
+        residualForward(acts.at(b.res3), acts.at(b.res2), acts.at(b.down), n: N * C)
     }
 
     /// The logits of the last ``forward()``, (B, T, V) row-major.
@@ -283,6 +312,12 @@ public final class TrainModel {
         for l in stride(from: blocks.count - 1, through: 0, by: -1) {
             let b = blocks[l]
             let resIn = l == 0 ? encoded : blocks[l - 1].res3
+            if activationCheckpointing {
+                // The last block's activations are still in the shared slots; recompute the others.
+                if l != blocks.count - 1 { blockForward(b, UnsafePointer(acts.at(resIn))) }
+                let d = dacts.at(scratch.lowerBound)
+                for i in 0..<scratch.count { d[i] = 0 }
+            }
             // MLP.
             residualBackward(dacts.at(b.res2), dacts.at(b.down), dacts.at(b.res3), n: N * C)
             b.ldown.backward(dacts.at(b.act), dacts.at(b.down), acts.at(b.act), n: N, model: self)

@@ -5,6 +5,12 @@ public struct TrainOptions {
     public var data: String
     public var out: String = "out"
     public var tokenizer: TokenizerChoice = .char
+    /// bpe / sentencepiece: the vocabulary to train.
+    public var vocabSize: Int? = nil
+    /// bpe / sentencepiece: an existing tokenizer file (tokenizer.json, .tiktoken, .model) instead of training.
+    public var tokenizerFile: String? = nil
+    /// Keep only each block's input in forward and recompute the block in backward.
+    public var activationCheckpointing = false
     public var architecture: Architecture = .gpt2
     public var bitLinear = false
     public var bitLinearNorm = true
@@ -57,6 +63,10 @@ public struct TrainOptions {
         try need(gradAccum >= 1, "--grad-accum must be at least 1")
         try need(dropout == 0, "--dropout \(dropout) is not supported: this trainer implements dropout 0 only")
         try need(threads >= 1 && threads <= 256, "--threads must be in 1...256")
+        try need(tokenizer.isSubword || (vocabSize == nil && tokenizerFile == nil), "--vocab-size and --tokenizer-file need --tokenizer bpe or sentencepiece")
+        try need(!tokenizer.isSubword || vocabSize != nil || tokenizerFile != nil || resume, "--tokenizer \(tokenizer.rawValue) needs --vocab-size N (to train one) or --tokenizer-file FILE")
+        try need(vocabSize == nil || tokenizerFile == nil, "give either --vocab-size (train a tokenizer) or --tokenizer-file (use one), not both")
+        try need(vocabSize.map { (1...65_536).contains($0) } ?? true, "--vocab-size must be in 1...65536 (token ids are uint16)")
         try need(checkpointInterval >= 0, "--checkpoint-interval must not be negative")
     }
 

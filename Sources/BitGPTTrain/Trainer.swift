@@ -63,16 +63,20 @@ public final class Trainer {
             let l = try Checkpoint.load(dir: o.out)
             loaded = l
             config = l.config
-            data = try TokenData.load(path: o.data, tokenizer: l.tokenizer)
+            // A sub-word tokenizer is the run's own file, never trained again.
+            let file = l.tokenizer.isSubword ? SubwordTokenizer.file(inRun: o.out, kind: l.tokenizer) : nil
+            if l.tokenizer.isSubword && file == nil { throw .badCheckpoint(path: o.out, reason: "the \(l.tokenizer.rawValue) tokenizer file is missing") }
+            data = try TokenData.load(path: o.data, tokenizer: l.tokenizer, tokenizerFile: file)
             guard data.itos == l.itos else {
                 throw .badCheckpoint(path: Checkpoint.modelPath(o.out), reason: "its vocabulary differs from the one of \(o.data)")
             }
         } else {
-            data = try TokenData.load(path: o.data, tokenizer: o.tokenizer)
+            data = try TokenData.load(path: o.data, tokenizer: o.tokenizer, vocabSize: o.vocabSize, tokenizerFile: o.tokenizerFile)
+            try data.subword?.write(into: o.out)
             config = o.modelConfig(vocabSize: data.vocabSize)
         }
         try data.check(blockSize: config.contextLength, path: o.data)
-        model = TrainModel(config: config, batch: o.batchSize, seed: o.seed)
+        model = TrainModel(config: config, batch: o.batchSize, seed: o.seed, activationCheckpointing: o.activationCheckpointing)
         optimizer = AdamW(layout: model.layout, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay)
         if let loaded {
             try loaded.restore(into: model, optimizer: optimizer, dir: o.out)

@@ -13,12 +13,17 @@ struct LMTrain: ParsableCommand {
         Writes OUT/ckpt.safetensors (weights, nanoGPT / llama2.c names) and OUT/ckpt.optim.safetensors \
         (AdamW moments) every --checkpoint-interval iterations and at the end, OUT/loss.csv, OUT/loss.svg, \
         and OUT/model.bgpt (or --export). --resume continues from OUT/ckpt.* with identical results.
+        --tokenizer bpe|sentencepiece trains a tokenizer of --vocab-size tokens on the text (or uses \
+        --tokenizer-file) and keeps it as OUT/tokenizer.json, .tiktoken or .model (docs/training.md).
         Exit codes: 0 success, 1 error (bad flag, data, or checkpoint).
         """)
 
     @Option(help: "Training text (UTF-8 for the char tokenizer).") var data: String
     @Option(help: "Output folder.") var out = "out"
-    @Option(help: "char (sorted characters of the text) or bytes.") var tokenizer = "char"
+    @Option(help: "char (sorted characters of the text), bytes, bpe (GPT-2 byte-level BPE) or sentencepiece.") var tokenizer = "char"
+    @Option(help: "bpe/sentencepiece: train a tokenizer of this many tokens on --data (≤ 65536).") var vocabSize: Int?
+    @Option(help: "bpe/sentencepiece: use this tokenizer.json, .tiktoken or .model instead of training one.") var tokenizerFile: String?
+    @Flag(help: "Keep only each block's input in forward and recompute the block in backward (less memory).") var activationCheckpointing = false
     @Option(help: "gpt or llama.") var arch = "gpt"
     @Flag(help: "Ternary BitLinear attention and MLP layers (quantization-aware training).") var bitlinear = false
     @Flag(inversion: .prefixedNo, help: "Each BitLinear applies its own RMSNorm (BitGPT).") var bitlinearNorm = true
@@ -53,7 +58,7 @@ struct LMTrain: ParsableCommand {
     @Option(help: .hidden) var debugKillAfter = 0
 
     func validate() throws {
-        guard TokenizerChoice(rawValue: tokenizer) != nil else { throw ValidationError("--tokenizer must be char or bytes, got \(tokenizer)") }
+        guard TokenizerChoice(rawValue: tokenizer) != nil else { throw ValidationError("--tokenizer must be char, bytes, bpe or sentencepiece, got \(tokenizer)") }
         guard arch == "gpt" || arch == "llama" else { throw ValidationError("--arch must be gpt or llama, got \(arch)") }
         if let activation {
             guard let a = Activation(rawValue: activation), a != .silu else { throw ValidationError("--activation must be gelu, relu or swiglu") }
@@ -65,6 +70,7 @@ struct LMTrain: ParsableCommand {
         var o = TrainOptions(data: data)
         o.out = out
         o.tokenizer = TokenizerChoice(rawValue: tokenizer) ?? .char
+        o.vocabSize = vocabSize; o.tokenizerFile = tokenizerFile; o.activationCheckpointing = activationCheckpointing
         o.architecture = arch == "llama" ? .llama : .gpt2
         o.bitLinear = bitlinear; o.bitLinearNorm = bitlinearNorm
         o.nLayer = nLayer; o.nHead = nHead; o.nKVHead = nKvHead; o.nEmbd = nEmbd
@@ -101,6 +107,7 @@ struct LMTrain: ParsableCommand {
         print(String(format: "done: %d iterations, %.2f ms/it, %.0f tokens/s, val loss %.4f (best %.4f)", summary.iterations,
                      1000 * summary.secondsPerStep, summary.tokensPerSecond, summary.valLoss, summary.bestValLoss))
         print("wrote \(summary.checkpoint), \(summary.export), \(summary.csv), \(summary.svg)")
+        print(String(format: "peak RSS %.1f MiB", Double(PeakMemory.residentBytes()) / 1_048_576))
     }
 }
 

@@ -83,6 +83,8 @@ public struct LinearLayer {
 /// A bump allocator over the activation buffer: each call reserves the next `n` elements.
 struct ActivationLayout {
     private(set) var count = 0
+    /// Takes the next slots from `offset` again (blocks sharing one set of slots).
+    mutating func rewind(to offset: Int) { count = offset }
     mutating func take(_ n: Int) -> Int {
         let o = count
         count += (n + 15) & ~15  // keep every slot 64-byte aligned

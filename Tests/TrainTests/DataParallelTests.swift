@@ -119,8 +119,9 @@ struct MPIHarness {
     let w: Workspace
 
     /// Flags that let Open MPI start 2 ranks on a small container as root: no core binding,
-    /// oversubscription allowed, shared-memory transport without kernel single-copy, no UCX.
-    static let mpiFlags = ["--oversubscribe", "--allow-run-as-root", "--bind-to", "none",
+    /// oversubscription allowed, waiting ranks yield the CPU, shared-memory transport without
+    /// kernel single-copy (often blocked in containers), the ob1 PML (no UCX probing).
+    static let mpiFlags = ["--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "--mca", "mpi_yield_when_idle", "1",
                            "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none", "--mca", "pml", "ob1"]
 
     /// The harness, or nil (after recording a failure under CI=true, or printing a notice) when
@@ -203,9 +204,9 @@ struct MPIHarness {
     }
 }
 
-/// The largest |Δloss| between a 2-rank run and one process that the tests accept. Measured:
-/// 4.8e-7 on this suite's 8-step runs (float summation order in the split GEMMs and the
-/// all-reduce), 1.9e-6 over 100 steps of the nanoGPT config; see docs/training.md.
+/// The largest |Δloss| between a 2-rank run and one process that the tests accept. Measured
+/// (float summation order in the split weight-gradient GEMMs and the all-reduce): 2.4e-7 on
+/// this suite's 8-step runs, 4.0e-7 over 100 steps of the nanoGPT config (docs/training.md).
 let dataParallelTolerance: Float = 5e-6
 
 @Suite("Data parallel under mpirun", .serialized)

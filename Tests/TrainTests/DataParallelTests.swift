@@ -120,9 +120,11 @@ struct MPIHarness {
 
     /// Flags that let Open MPI start 2 ranks on a small container as root: no core binding,
     /// oversubscription allowed, waiting ranks yield the CPU, shared-memory transport without
-    /// kernel single-copy (often blocked in containers), the ob1 PML (no UCX probing).
+    /// kernel single-copy (often blocked in containers) and with its segments in the temp folder
+    /// (a container's /dev/shm is small), the ob1 PML (no UCX probing).
     static let mpiFlags = ["--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "--mca", "mpi_yield_when_idle", "1",
-                           "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none", "--mca", "pml", "ob1"]
+                           "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none",
+                           "--mca", "btl_vader_backing_directory", NSTemporaryDirectory(), "--mca", "pml", "ob1"]
 
     /// The harness, or nil (after recording a failure under CI=true, or printing a notice) when
     /// `mpirun` or `lm-train` is missing.

@@ -51,8 +51,11 @@ let package = Package(
             swiftSettings: swiftSettings),
         // OpenBLAS (cblas_sgemm) for the trainer's matrix products.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "pkg-config"])]),
+        // Open MPI (Debian: libopenmpi-dev), for data-parallel training under mpirun; shim.h wraps
+        // the handles Swift cannot import (MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM are macros).
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // The trainer: hand-written forward/backward (llm.c style), BitLinear QAT, AdamW, checkpoints.
-        .target(name: "BitGPTTrain", dependencies: ["BitGPT", "COpenBLAS"], swiftSettings: swiftSettings),
+        .target(name: "BitGPTTrain", dependencies: ["BitGPT", "COpenBLAS", "CMPI"], swiftSettings: swiftSettings),
 
         // MARK: Executables: parse arguments, call a library.
         .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),

@@ -10,6 +10,8 @@ public enum TrainError: Error, Equatable, CustomStringConvertible {
     case io(path: String, reason: String)
     /// A checkpoint is missing, truncated, or does not match itself or this run.
     case badCheckpoint(path: String, reason: String)
+    /// Data-parallel ranks disagree: a rank's replica differs from rank 0's.
+    case replicaMismatch(String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,7 @@ public enum TrainError: Error, Equatable, CustomStringConvertible {
         case let .badData(p, r): return "\(p): \(r)"
         case let .io(p, r): return "\(p): \(r)"
         case let .badCheckpoint(p, r): return "\(p): bad checkpoint: \(r)"
+        case let .replicaMismatch(s): return s
         }
     }
 }

@@ -37,7 +37,8 @@ public struct TrainOptions {
     public var resume = false
     /// Where to write the .bgpt at the end; nil: `OUT/model.bgpt`.
     public var export: String? = nil
-    /// Test hook: SIGKILL this process after this many iterations (0: never).
+    /// Test hook: SIGKILL this process after this many iterations (0: never); under MPI only
+    /// the last rank is killed.
     public var killAfter = 0
 
     public init(data: String) { self.data = data }

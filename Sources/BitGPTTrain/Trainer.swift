@@ -38,11 +38,19 @@ public struct TrainSummary {
 /// batches come from a stream derived from (seed, iteration), so evaluating never shifts the
 /// training batches. With the same seed and thread count a run, or a run stopped and resumed,
 /// gives the same losses bit for bit.
+///
+/// Data parallel: under `mpirun` each rank runs its ``BatchShard`` of every step and the
+/// gradients are all-reduced through ``comm``, so replicas step identically; only rank 0 writes
+/// the checkpoint, `loss.csv`, `loss.svg` and the `.bgpt`.
 public final class Trainer {
     public let options: TrainOptions
     public let model: TrainModel
     public let optimizer: AdamW
     public let data: TokenData
+    /// The ranks of a data-parallel run (``Communicator/single`` without MPI).
+    public let comm: Communicator
+    /// This rank's share of every step.
+    public let shard: BatchShard
     var state: TrainState
     var rng: TrainRandom
     let csvPath: String
@@ -52,10 +60,16 @@ public final class Trainer {
 
     /// Prepares data, model and optimizer (from scratch, or from `OUT/ckpt.*` with `resume`).
     ///
-    /// - Throws: ``TrainError`` for bad options, unusable data or an unreadable checkpoint.
-    public init(options o: TrainOptions) throws(TrainError) {
+    /// - Parameters:
+    ///   - options: the run.
+    ///   - communicator: the ranks to share each step with (``Communicator/world`` under `mpirun`).
+    /// - Throws: ``TrainError`` for bad options, a batch that does not split over the ranks,
+    ///   unusable data, an unreadable checkpoint, or ranks that start from different weights.
+    public init(options o: TrainOptions, communicator: Communicator = .single) throws(TrainError) {
         try o.validate()
         options = o
+        comm = communicator
+        shard = try BatchShard(batchSize: o.batchSize, gradAccum: o.gradAccum, rank: communicator.rank, ranks: communicator.size)
         BLAS.setThreads(o.threads)
         var config: ModelConfig
         var loaded: Checkpoint.Loaded?
@@ -76,7 +90,7 @@ public final class Trainer {
             config = o.modelConfig(vocabSize: data.vocabSize)
         }
         try data.check(blockSize: config.contextLength, path: o.data)
-        model = TrainModel(config: config, batch: o.batchSize, seed: o.seed, activationCheckpointing: o.activationCheckpointing)
+        model = TrainModel(config: config, batch: shard.localBatch, seed: o.seed, activationCheckpointing: o.activationCheckpointing)
         optimizer = AdamW(layout: model.layout, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay)
         if let loaded {
             try loaded.restore(into: model, optimizer: optimizer, dir: o.out)
@@ -87,6 +101,7 @@ public final class Trainer {
         rng = TrainRandom(state: state.rngState)
         startAt = state.iteration
         csvPath = o.out + "/loss.csv"
+        try checkReplicas()
     }
 
     /// The iteration this run starts at (0, or the checkpoint's with `resume`).
@@ -102,18 +117,13 @@ public final class Trainer {
         let c = model.config
         let n = Double(model.layout.count - (model.layout.entry("pos_embd")?.count ?? 0))
         let perToken = 6 * n + 12 * Double(c.nLayers * c.dim * c.contextLength)
-        return perToken * Double(model.batch * model.blockSize * options.gradAccum)
+        return perToken * Double(options.batchSize * model.blockSize * options.gradAccum)
     }
 
     /// Mean loss over `evalIters` batches of `split`, drawn from a stream fixed by (seed, iteration, split).
     public func evaluate(_ split: [UInt16], iteration: Int, salt: UInt64) -> Float {
         var r = TrainRandom(state: options.seed ^ (UInt64(iteration) &* 0xD1B5_4A32_D192_ED03) ^ (salt &* 0x8CB9_2BA7_2F3D_8DD7))
-        var sum = 0.0
-        for _ in 0..<options.evalIters {
-            r.fillBatch(model, from: split)
-            sum += Double(model.forward())
-        }
-        return Float(sum / Double(options.evalIters))
+        return evaluateShared(split, stream: &r)
     }
 
     private func openCSV() throws(TrainError) {
@@ -148,7 +158,7 @@ public final class Trainer {
     ///   - onEval: called after every evaluation with (iteration, train loss, val loss).
     public func run(onStep: (StepReport) -> Void = { _ in }, onEval: (Int, Float, Float) -> Void = { _, _, _ in }) throws(TrainError) -> TrainSummary {
         let o = options
-        try openCSV()
+        if comm.isRoot { try openCSV() }
         defer { try? csv?.close() }
         let schedule = o.schedule
         let flops = flopsPerStep
@@ -170,14 +180,7 @@ public final class Trainer {
             // One step: accumulate gradients over micro-batches, clip, AdamW.
             let t0 = DispatchTime.now().uptimeNanoseconds
             let lr = schedule.rate(it)
-            model.zeroGrads()
-            var loss = 0.0
-            for _ in 0..<o.gradAccum {
-                rng.fillBatch(model, from: data.train)
-                loss += Double(model.forward())
-                model.backward(scale: 1 / Float(o.gradAccum))
-            }
-            lastLoss = Float(loss / Double(o.gradAccum))
+            lastLoss = stepGradients()
             clipGradients(model.grads.base, count: model.grads.count, maxNorm: o.gradClip)
             optimizer.step(params: model.params.base, grads: model.grads.base, lr: lr)
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
@@ -190,27 +193,30 @@ public final class Trainer {
             state.rngState = rng.state
             state.adamSteps = optimizer.t
             onStep(StepReport(iteration: it, maxIterations: o.maxIters, loss: lastLoss, lr: lr, seconds: dt,
-                              tokens: model.batch * model.blockSize * o.gradAccum, flops: flops))
+                              tokens: o.batchSize * model.blockSize * o.gradAccum, flops: flops))
             if o.checkpointInterval > 0 && it % o.checkpointInterval == 0 && it < o.maxIters {
-                try Checkpoint.save(dir: o.out, model: model, optimizer: optimizer, state: state, data: data)
+                try checkReplicas()
+                if comm.isRoot { try Checkpoint.save(dir: o.out, model: model, optimizer: optimizer, state: state, data: data) }
             }
-            if o.killAfter > 0 && it == o.killAfter {
+            // Under MPI only the last rank dies, so the others see a peer vanish mid-run.
+            if o.killAfter > 0 && it == o.killAfter && comm.rank == comm.size - 1 {
                 try? csv?.synchronize()
                 kill(getpid(), SIGKILL)
             }
         }
-        // Final checkpoint, export, curve.
-        try Checkpoint.save(dir: o.out, model: model, optimizer: optimizer, state: state, data: data)
+        // Final checkpoint, export, curve (rank 0 writes).
+        try checkReplicas()
+        if comm.isRoot { try Checkpoint.save(dir: o.out, model: model, optimizer: optimizer, state: state, data: data) }
         let export = o.export ?? (o.out + "/model.bgpt")
-        try ModelExport.write(model: model, data: data, path: export,
-                              name: "lm-train-\(model.config.architecture.rawValue)\(model.config.bitLinear ? "-bitlinear" : "")")
+        if comm.isRoot { try ModelExport.write(model: model, data: data, path: export,
+                              name: "lm-train-\(model.config.architecture.rawValue)\(model.config.bitLinear ? "-bitlinear" : "")") }
         let svgPath = o.out + "/loss.svg"
         let svg = LossPlot.svg(train: trainCurve, val: valCurve,
                                title: "\(model.config.architecture.rawValue)\(model.config.bitLinear ? " BitLinear" : "") \(parameterCount) params")
-        try FileIO.writeAtomically(svgPath, Array(svg.utf8))
+        if comm.isRoot { try FileIO.writeAtomically(svgPath, Array(svg.utf8)) }
         let sps = steps > 0 ? stepSeconds / Double(steps) : 0
         return TrainSummary(iterations: it, lastTrainLoss: lastLoss, valLoss: valLoss, bestValLoss: state.bestValLoss,
-                            secondsPerStep: sps, tokensPerSecond: sps > 0 ? Double(model.batch * model.blockSize * o.gradAccum) / sps : 0,
+                            secondsPerStep: sps, tokensPerSecond: sps > 0 ? Double(o.batchSize * model.blockSize * o.gradAccum) / sps : 0,
                             parameters: parameterCount, checkpoint: Checkpoint.modelPath(o.out), export: export, csv: csvPath, svg: svgPath)
     }
 

@@ -15,6 +15,8 @@ struct LMTrain: ParsableCommand {
         and OUT/model.bgpt (or --export). --resume continues from OUT/ckpt.* with identical results.
         --tokenizer bpe|sentencepiece trains a tokenizer of --vocab-size tokens on the text (or uses \
         --tokenizer-file) and keeps it as OUT/tokenizer.json, .tiktoken or .model (docs/training.md).
+        Data parallel: `mpirun -np N lm-train ...` splits each step's batch-size x grad-accum sequences \
+        over the N ranks and all-reduces the gradients; rank 0 writes the files and prints.
         Exit codes: 0 success, 1 error (bad flag, data, or checkpoint).
         """)
 
@@ -51,7 +53,7 @@ struct LMTrain: ParsableCommand {
     @Option(help: "Clip the gradient norm to this (0: off).") var gradClip: Float = 1.0
     @Option(help: "Dropout (only 0 is supported).") var dropout: Float = 0
     @Option(help: "Seed of initialisation and batches.") var seed: UInt64 = 1337
-    @Option(help: "OpenBLAS threads.") var threads = 1
+    @Option(help: "OpenBLAS threads (per rank under mpirun).") var threads = 1
     @Option(help: "Iterations between checkpoints (0: only at the end).") var checkpointInterval = 500
     @Flag(help: "Continue from OUT/ckpt.safetensors.") var resume = false
     @Option(help: "Where to write the .bgpt (default OUT/model.bgpt).") var export: String?
@@ -67,6 +69,12 @@ struct LMTrain: ParsableCommand {
     }
 
     func run() throws {
+        let world = Communicator.world
+        try world.runAsRank { try train(world) }
+    }
+
+    func train(_ world: Communicator) throws {
+        func print(_ s: String) { if world.isRoot { Swift.print(s) } }
         var o = TrainOptions(data: data)
         o.out = out
         o.tokenizer = TokenizerChoice(rawValue: tokenizer) ?? .char
@@ -82,19 +90,20 @@ struct LMTrain: ParsableCommand {
         o.dropout = dropout; o.seed = seed; o.threads = threads; o.checkpointInterval = checkpointInterval
         o.resume = resume; o.export = export; o.killAfter = debugKillAfter
 
-        let trainer = try Trainer(options: o)
+        let trainer = try Trainer(options: o, communicator: world)
         let c = trainer.model.config
         print("\(c.architecture.rawValue)\(c.bitLinear ? " BitLinear" : ""): \(trainer.parameterCount) parameters, vocab \(c.vocabSize), "
               + "\(trainer.data.train.count) train / \(trainer.data.val.count) val tokens")
         if resume {
             print("resuming \(out) at iteration \(trainer.startIteration); the model shape comes from the checkpoint")
         }
-        let interactive = isatty(2) == 1
+        let interactive = isatty(2) == 1 && world.isRoot
         let peak = interactive ? Trainer.measurePeakFlops() : 0
         let start = trainer.startIteration
         let progress = ProgressLine("train", total: Double(max(o.maxIters - start, 0)), unit: "it")
         var tokens = 0.0, seconds = 0.0
         let summary = try trainer.run(onStep: { r in
+            guard world.isRoot else { return }
             tokens += Double(r.tokens); seconds += r.seconds
             let mfu = peak > 0 ? 100 * r.flops / r.seconds / peak : 0
             progress.update(Double(r.iteration - start), extra: String(format: "loss %.4f  %.0f tok/s  %.1f ms/it  MFU %.0f%%",

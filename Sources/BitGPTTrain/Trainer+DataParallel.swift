@@ -1,0 +1,50 @@
+extension Trainer {
+    /// Computes one step's gradient into `model.grads` on every rank and returns the step's
+    /// mean training loss (the same value on every rank).
+    ///
+    /// Every rank draws the step's `batchSize · gradAccum` windows from the shared stream, runs
+    /// forward and backward over its ``BatchShard`` share, then the gradient sums and the loss
+    /// are all-reduced (one call for the whole flat gradient). With one process this is the
+    /// single-process step operation for operation, so its results are bit-identical to it.
+    func stepGradients() -> Float {
+        let starts = rng.windowStarts(shard.stepSequences, in: data.train, blockSize: model.blockSize)
+        model.zeroGrads()
+        let micro = shard.localMicroBatches
+        let local = model.accumulateGradients(windows: starts[shard.stepRange], from: data.train,
+                                              scale: 1 / Float(micro * shard.ranks))
+        comm.sum(model.grads.base, count: model.grads.count)
+        return Float(comm.sum(local / Double(micro)) / Double(shard.ranks))
+    }
+
+    /// Mean loss over `evalIters · batchSize` windows of `split` drawn from `stream`, shared
+    /// out over the ranks (``BatchShard/evalRange(count:)``) and all-reduced.
+    ///
+    /// With one process the windows go through the model `batchSize` at a time in drawing order,
+    /// as ``evaluate(_:iteration:salt:)`` always did, so the result is bit-identical to it.
+    func evaluateShared(_ split: [UInt16], stream: inout TrainRandom) -> Float {
+        let count = options.evalIters * options.batchSize
+        let starts = stream.windowStarts(count, in: split, blockSize: model.blockSize)
+        let mine = shard.evalRange(count: count)
+        var sum = 0.0  // Σ over chunks of (chunk loss sum) / (batch · T): a full chunk adds its mean
+        var i = mine.lowerBound
+        while i < mine.upperBound {
+            let rows = min(model.batch, mine.upperBound - i)
+            model.fill(windows: starts[i..<(i + rows)], from: split)
+            let mean = model.forward()
+            sum += rows == model.batch ? Double(mean) : model.lossSum(rows: rows) / Double(model.batch * model.blockSize)
+            i += rows
+        }
+        return Float(comm.sum(sum) / (Double(count) / Double(model.batch)))
+    }
+
+    /// Checks that this rank's parameters and AdamW moments are rank 0's, bit for bit.
+    ///
+    /// Collective; a no-op for one process.
+    /// - Throws: ``TrainError/replicaMismatch(_:)``.
+    func checkReplicas() throws(TrainError) {
+        guard comm.size > 1 else { return }
+        try comm.checkReplicas(UnsafeRawBufferPointer(start: model.params.base, count: model.params.count * 4), what: "parameters")
+        try comm.checkReplicas(UnsafeRawBufferPointer(start: optimizer.m.base, count: optimizer.m.count * 4), what: "AdamW first moments")
+        try comm.checkReplicas(UnsafeRawBufferPointer(start: optimizer.v.base, count: optimizer.v.count * 4), what: "AdamW second moments")
+    }
+}

@@ -88,3 +88,36 @@ struct TokenizerFuzzRegressionTests {
         #expect(e.description.contains("not valid JSON") || e.description.contains("expected a JSON object"))
     }
 }
+
+/// Custom pre-tokenizer patterns run on ICU, which backtracks: the shapes that take exponential
+/// time are refused when the tokenizer is built (`formats/limits.md`, "Custom pre-tokenizer regexes").
+@Suite("Pre-tokenizer patterns that backtrack exponentially")
+struct BacktrackingPatternTests {
+    @Test("a repeated group that repeats or alternates inside is refused", arguments: [
+        "(a+)+$", "(a|a)*b", "(?:\\s+)*x", "((ab)*)+", "(a{2,})+", "(?:x|(?:y))+", "((a|b))+",
+    ])
+    func refused(pattern: String) {
+        #expect(PreTokenizer.mayBacktrackExponentially(pattern))
+        #expect(throws: TokenizerError.self) { try PreTokenizer(pattern: pattern) }
+    }
+
+    @Test("the known patterns, optional groups, escapes and classes are accepted", arguments: [
+        "(?:" + PreTokenizer.gpt2Pattern + ")",
+        "(?:" + PreTokenizer.cl100kHFPattern + ")",
+        #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}"#,
+        "[(+)]+", "\\(a+\\)+", "(?:\\p{L})+", "(?i:'s|'t)?x",
+    ])
+    func accepted(pattern: String) throws {
+        #expect(!PreTokenizer.mayBacktrackExponentially(pattern))
+        _ = try PreTokenizer(pattern: pattern)
+    }
+
+    @Test("a tokenizer.json whose Split regex is (a+)+ is refused at load, before any text is encoded")
+    func tokenizerJSON() throws {
+        let dir = try TemporaryDirectory()
+        let json = #"{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"(a+)+$"},"behavior":"Isolated"},{"type":"ByteLevel","use_regex":false}]}}"#
+        let p = try dir.write("tokenizer.json", Array(json.utf8))
+        let e = try #require(TokenizerFuzzRegressionTests.loadError([p]))
+        #expect(e == .invalid("\(p): tokenizer.pre_pattern repeats (with *, + or {}) a group that itself repeats or alternates, which can take exponential time: \"(a+)+$\""))
+    }
+}

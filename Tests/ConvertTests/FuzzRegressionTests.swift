@@ -72,3 +72,87 @@ struct PickleGraphRegressionTests {
         #expect(throws: ConvertError.pickle(offset: bytes.count, reason: "a list, dict or object contains itself")) { try run(bytes) }
     }
 }
+
+/// Small files that claim huge counts or nest deeply (issue 9, "Resource bounds";
+/// `formats/limits.md`): each is refused before anything sized by the claim is allocated.
+@Suite("Resource bounds: huge claims in small checkpoints")
+struct CheckpointClaimTests {
+    static func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+
+    @Test("a safetensors header claiming 2^60 bytes is refused by its length alone")
+    func hugeSafetensorsHeader() {
+        let file = SourceFile(copying: Self.le(UInt64(1) << 60) + Array("{}".utf8))
+        #expect(throws: ConvertError.safetensors(offset: 0, reason: "header length 1152921504606846976 is over the limit of 100000000")) {
+            try SafetensorsFile(file: file)
+        }
+    }
+
+    @Test("a safetensors tensor claiming 2^60 elements is refused without allocating them")
+    func hugeSafetensorsShape() {
+        let header = Array(#"{"w":{"dtype":"F32","shape":[1073741824,1073741824],"data_offsets":[0,4]}}"#.utf8)
+        let file = SourceFile(copying: Self.le(UInt64(header.count)) + header + [0, 0, 0, 0])
+        #expect(throws: ConvertError.safetensors(offset: 8, reason: "tensor \"w\": data_offsets [0, 4) do not hold [1073741824, 1073741824] × F32 (4611686018427387904 bytes)")) {
+            try SafetensorsFile(file: file)
+        }
+    }
+
+    @Test("a safetensors header nested 100,000 deep is refused at depth 64")
+    func deepSafetensorsHeader() throws {
+        let header = Array(#"{"a":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: 100_000) + Array(repeating: UInt8(ascii: "]"), count: 100_000) + [UInt8(ascii: "}")]
+        let file = SourceFile(copying: Self.le(UInt64(header.count)) + header)
+        do {
+            _ = try SafetensorsFile(file: file)
+            Issue.record("accepted")
+        } catch {
+            guard case let .safetensors(_, reason) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(reason == "invalid JSON header: nested deeper than \(JSONValue.maxDepth)")
+        }
+    }
+
+    @Test("a 22-byte ZIP claiming 65,534 entries is refused before reserving them")
+    func zipClaimingEntries() {
+        // End of central directory: signature, disks 0/0, 65534 entries (this disk and total),
+        // a 0-byte directory at offset 0, no comment.
+        let eocd = Self.le(UInt32(0x0605_4b50)) + Self.le(UInt16(0)) + Self.le(UInt16(0)) + Self.le(UInt16(65_534)) + Self.le(UInt16(65_534))
+            + Self.le(UInt32(0)) + Self.le(UInt32(0)) + Self.le(UInt16(0))
+        #expect(throws: ConvertError.zip(offset: 0, reason: "65534 entries cannot fit in a 0-byte central directory")) {
+            try ZipArchive(SourceFile(copying: eocd))
+        }
+    }
+
+    @Test("a ZIP64 end record claiming 2^31 entries is refused before reserving them")
+    func zip64ClaimingEntries() {
+        // ZIP64 end record (56 bytes) at 0, its locator at 56, then the classic end record with markers.
+        var rec = Self.le(UInt32(0x0606_4b50)) + Self.le(UInt64(44)) + Self.le(UInt16(45)) + Self.le(UInt16(45))
+        rec += Self.le(UInt32(0)) + Self.le(UInt32(0)) + Self.le(UInt64(1) << 31) + Self.le(UInt64(1) << 31)
+        rec += Self.le(UInt64(0)) + Self.le(UInt64(0))
+        let locator = Self.le(UInt32(0x0706_4b50)) + Self.le(UInt32(0)) + Self.le(UInt64(0)) + Self.le(UInt32(1))
+        let eocd = Self.le(UInt32(0x0605_4b50)) + Self.le(UInt16(0)) + Self.le(UInt16(0)) + Self.le(UInt16(0xFFFF)) + Self.le(UInt16(0xFFFF))
+            + Self.le(UInt32(0xFFFF_FFFF)) + Self.le(UInt32(0xFFFF_FFFF)) + Self.le(UInt16(0))
+        let bytes = rec + locator + eocd
+        #expect(throws: ConvertError.zip(offset: rec.count + locator.count, reason: "2147483648 entries cannot fit in a 0-byte central directory")) {
+            try ZipArchive(SourceFile(copying: bytes))
+        }
+    }
+
+    @Test("a llama2.c header claiming 2^31 - 1 layers is refused by its ranges")
+    func llama2cClaimingLayers() {
+        var header: [UInt8] = []
+        for v: Int32 in [8, 16, .max, 2, 2, 32, 8] { header += Self.le(v) }
+        #expect(throws: ConvertError.llama2c("header values dim 8, hidden 16, layers 2147483647, heads 2, kv_heads 2, vocab 32, seq_len 8 are out of range")) {
+            try Llama2cFile(file: SourceFile(copying: header, path: "x.bin"))
+        }
+    }
+
+    @Test("a pickle claiming a 2 GiB string, or opening 1,000,000 MARKs, is refused without allocating", arguments: [0, 1])
+    func pickleClaims(which: Int) {
+        let bytes: [UInt8] = which == 0
+            ? [0x80, 0x02, 0x58, 0xFF, 0xFF, 0xFF, 0x7F] + Array("abc".utf8) + [0x2E]
+            : [0x80, 0x02] + Array(repeating: 0x28, count: 1_000_000) + [0x2E]
+        let e: ConvertError? = bytes.withUnsafeBytes { p in
+            do throws(ConvertError) { _ = try PickleMachine(bytes: p).run(); return nil } catch { return error }
+        }
+        guard case let .pickle(_, reason)? = e else { Issue.record("expected a pickle error, got \(String(describing: e))"); return }
+        #expect(which == 0 ? reason.contains("2147483647") : reason == "MARKs nested deeper than \(PickleMachine.maxDepth)")
+    }
+}

@@ -3,9 +3,10 @@
 # targets with -fsanitize=fuzzer-no-link,address) and runs each for a fixed time on a fresh copy
 # of its seed corpus and dictionary. The committed corpus is never modified.
 #
-#   tools/fuzz/run.sh [--seconds N] [--jobs J] [--keep DIR] [--no-build] [HARNESS...]
+#   tools/fuzz/run.sh [--seconds N] [--runs R] [--keep DIR] [--no-build] [HARNESS...]
 #
 #   --seconds N   time per harness (default 60); the issue's long run is --seconds 1800
+#   --runs R      stop a harness after R executions if that comes first (default 10,000,000)
 #   --keep DIR    keep the grown corpora and crash inputs in DIR (default: a temp dir, removed
 #                 unless something was found)
 #   --no-build    use the harnesses already built
@@ -17,15 +18,17 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SECONDS_EACH=60
+RUNS=10000000
 KEEP=""
 BUILD=1
 NAMES=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) SECONDS_EACH="$2"; shift 2 ;;
+        --runs) RUNS="$2"; shift 2 ;;
         --keep) KEEP="$2"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         fuzz-*) NAMES+=("$1"); shift ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -60,8 +63,8 @@ for name in "${NAMES[@]}"; do
     log="$WORK/$name/fuzz.log"
     set +e
     "$exe" "$corpus" "${dict[@]}" -artifact_prefix="$artifacts" \
-        -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=1024 \
-        -max_len=262144 -print_final_stats=1 -close_fd_mask=3 >"$log" 2>&1
+        -max_total_time="$SECONDS_EACH" -runs="$RUNS" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=1024 \
+        -max_len=262144 -print_final_stats=1 -close_fd_mask=1 >"$log" 2>&1
     rc=$?
     set -e
     rm -rf /dev/shm/bitgpt-fuzz-* 2>/dev/null || true

@@ -40,8 +40,10 @@ fi
 SCRATCH="$HERE/.build"
 if [ "$BUILD" = 1 ]; then
     echo "building harnesses (swift build -Xswiftc -sanitize=fuzzer,address)..."
+    # -O on top of the debug configuration: several times more executions per second than
+    # -Onone, without whole-module optimization's build time; debug keeps assertions on.
     (cd "$HERE" && swift build --scratch-path "$SCRATCH" \
-        -Xswiftc -sanitize=fuzzer,address \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -O -Xcc -O1 -Xcxx -O1 \
         -Xcc -fsanitize=fuzzer-no-link,address -Xcxx -fsanitize=fuzzer-no-link,address 2>&1 \
         | grep -v "Cannot export local symbol" | tail -n 3)
 fi

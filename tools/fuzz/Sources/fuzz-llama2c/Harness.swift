@@ -5,7 +5,7 @@ import FuzzSupport
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzLlama2c(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let file = SourceFile(copying: FuzzInput.bytes(data, size), path: "fuzz.bin")
-    if let l = try? Llama2cFile(file: file) { FuzzInput.exercise(checkpoint: l) }
+    if let l = try? Llama2cFile(file: file) { FuzzInput.exercise(checkpoint: l, salt: size) }
     return 0
 }
 

@@ -8,7 +8,7 @@ public func fuzzSafetensors(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     let file = SourceFile(copying: FuzzInput.bytes(data, size), path: "fuzz.safetensors")
     if let s = try? SafetensorsFile(file: file) {
         _ = s.hyperParameters
-        FuzzInput.exercise(checkpoint: s)
+        FuzzInput.exercise(checkpoint: s, salt: size)
     }
     return 0
 }

@@ -12,7 +12,7 @@ public func fuzzTorchZip(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if let t = try? TorchCheckpoint(file: file) {
         _ = t.root.description
         _ = t.hyperParameters
-        FuzzInput.exercise(checkpoint: t)
+        FuzzInput.exercise(checkpoint: t, salt: size)
     }
     return 0
 }

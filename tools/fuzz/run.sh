@@ -66,10 +66,13 @@ for name in "${NAMES[@]}"; do
     set +e
     "$exe" "$corpus" "${dict[@]}" -artifact_prefix="$artifacts" \
         -max_total_time="$SECONDS_EACH" -runs="$RUNS" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=1024 \
-        -max_len=262144 -print_final_stats=1 -close_fd_mask=1 >"$log" 2>&1
+        -max_len=262144 -print_final_stats=1 -close_fd_mask=1 >"$log" 2>&1 &
+    pid=$!
+    wait "$pid"
     rc=$?
     set -e
-    rm -rf /dev/shm/bitgpt-fuzz-* 2>/dev/null || true
+    # The harness's scratch directory for path-based readers (FuzzInput.scratch).
+    rm -rf "/dev/shm/bitgpt-fuzz-$pid" "${TMPDIR:-/tmp}/bitgpt-fuzz-$pid" 2>/dev/null || true
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1 || true)
     rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1 || true)
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)

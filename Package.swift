@@ -12,6 +12,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "BitGPT", targets: ["BitGPT"]),
+        // The checkpoint readers, for tools/fuzz (a separate package) and other tools.
+        .library(name: "BitGPTConvert", targets: ["BitGPTConvert"]),
         // libbitgpt.so: the C API (header Sources/CBitGPT/include/bitgpt.h).
         .library(name: "bitgpt", type: .dynamic, targets: ["BitGPTCAPI"]),
         .executable(name: "lm-run", targets: ["lm-run"]),

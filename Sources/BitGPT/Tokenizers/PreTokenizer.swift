@@ -44,12 +44,56 @@ public struct PreTokenizer: @unchecked Sendable {
         case PreTokenizer.cl100kPattern: scanner = .cl100k(endRule: true)
         case PreTokenizer.cl100kHFPattern: scanner = .cl100k(endRule: false)
         default:
+            guard !PreTokenizer.mayBacktrackExponentially(pattern) else {
+                throw .invalid("tokenizer.pre_pattern repeats (with *, + or {}) a group that itself repeats or alternates, which can take exponential time: \(quoted(pattern, limit: 80))")
+            }
             do {
                 scanner = .regex(try NSRegularExpression(pattern: pattern, options: []))
             } catch {
                 throw .invalid("tokenizer.pre_pattern is not a valid regular expression: \(quoted(pattern, limit: 80))")
             }
         }
+    }
+
+    /// Whether `pattern` repeats a group (`*`, `+` or `{…}` after `)`) whose body holds a
+    /// quantifier (`*`, `+`, `{`) or an alternation (`|`): the shapes, like `(a+)+` or `(a|a)*`,
+    /// on which a backtracking engine such as ICU takes exponential time. Such patterns are
+    /// refused for the regex path (`formats/limits.md`); the known patterns, and `(…)?`, pass.
+    /// Escapes and bracketed classes are skipped, so `[+*]` or `\+` count as literals.
+    public static func mayBacktrackExponentially(_ pattern: String) -> Bool {
+        let c = Array(pattern.unicodeScalars)
+        var groups: [Bool] = []   // per open group: its body repeats or alternates
+        var classDepth = 0
+        var i = 0
+        func isRepeat(_ k: Int) -> Bool { k < c.count && (c[k] == "*" || c[k] == "+" || c[k] == "{") }
+        while i < c.count {
+            let ch = c[i]
+            if ch == "\\" {
+                // An escape; `\p{L}`, `\x{41}`, `\N{…}` carry a braced argument.
+                i += 2
+                if i < c.count, c[i] == "{", let close = c[i...].firstIndex(of: "}") { i = close + 1 }
+                continue
+            }
+            if classDepth > 0 {
+                if ch == "[" { classDepth += 1 } else if ch == "]" { classDepth -= 1 }
+                i += 1
+                continue
+            }
+            switch ch {
+            case "[": classDepth = 1
+            case "(": groups.append(false)
+            case ")":
+                let risky = groups.popLast() ?? false
+                if risky && isRepeat(i + 1) { return true }
+                // A repeated or risky group makes its enclosing group risky in turn.
+                if risky || isRepeat(i + 1), !groups.isEmpty { groups[groups.count - 1] = true }
+            case "*", "+", "{", "|":
+                if !groups.isEmpty { groups[groups.count - 1] = true }
+            default: break
+            }
+            i += 1
+        }
+        return false
     }
 
     /// Whether a hand-written scanner (rather than the regex engine) runs this pattern.

@@ -1,4 +1,14 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+private let systemRead = Glibc.read
+#elseif canImport(Musl)
+import Musl
+private let systemRead = Musl.read
+#elseif canImport(Darwin)
+import Darwin
+private let systemRead = Darwin.read
+#endif
 
 /// Readers of external tokenizer files, each giving a ``TokenizerSection`` (which
 /// ``TokenizerFactory/make(section:vocabSize:)`` builds and ``TokenizerSection/write(into:)``
@@ -11,6 +21,17 @@ public enum TokenizerFiles {
     public static let maxFileSize = 512 << 20
     /// Largest id accepted from a vocabulary file.
     public static let maxVocabulary = 4_000_000
+    /// Ids past the ones a file defines that may be left unused: a vocabulary of `n` entries may
+    /// reach id `2 n + maxUnusedIds - 1` at most, so a few bytes cannot claim millions of tokens.
+    public static let maxUnusedIds = 1024
+
+    /// Refuses a vocabulary whose largest id leaves most ids unused.
+    /// - Throws: ``TokenizerError/invalid(_:)`` naming the file.
+    static func checkDensity(size: Int, entries: Int, _ path: String, _ what: String) throws(TokenizerError) {
+        guard size <= 2 * entries + maxUnusedIds else {
+            throw .invalid("\(path): \(what) ids reach \(size - 1) with only \(entries) entries (at most \(entries + maxUnusedIds) ids may be unused)")
+        }
+    }
 
     /// Loads any supported tokenizer file, chosen by name:
     /// `.bgpt` (its tokenizer section), `.model` (SentencePiece), `.tiktoken`, `encoder.json`
@@ -47,13 +68,28 @@ public enum TokenizerFiles {
         return s
     }
 
-    /// Reads a whole file, capped at ``maxFileSize``.
+    /// Reads a whole file, capped at ``maxFileSize``; only regular files are read.
+    ///
+    /// Plain POSIX calls: Foundation's `FileManager.contents(atPath:)` leaks a buffer on empty
+    /// files (found by tools/fuzz), and opening with `O_NONBLOCK` keeps a FIFO from hanging.
     static func read(_ path: String) throws(TokenizerError) -> Data {
-        let attrs = try? FileManager.default.attributesOfItem(atPath: path)
-        guard let size = attrs?[.size] as? NSNumber else { throw .invalid("\(path): cannot read the file") }
-        guard size.intValue <= maxFileSize else { throw .invalid("\(path): \(size.intValue) bytes, larger than the \(maxFileSize)-byte limit") }
-        guard let d = FileManager.default.contents(atPath: path) else { throw .invalid("\(path): cannot read the file") }
-        return d
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw .invalid("\(path): cannot read the file") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw .invalid("\(path): cannot read the file") }
+        let size = Int(st.st_size)
+        guard size <= maxFileSize else { throw .invalid("\(path): \(size) bytes, larger than the \(maxFileSize)-byte limit") }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = bytes.withUnsafeMutableBytes { b in systemRead(fd, b.baseAddress! + done, size - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            done += n
+        }
+        guard done == size else { throw .invalid("\(path): cannot read the file") }
+        return Data(bytes)
     }
 
     static func prefixed(_ path: String, _ e: TokenizerError) -> TokenizerError {
@@ -84,6 +120,7 @@ public enum TokenizerFiles {
             maxId = max(maxId, id)
         }
         guard maxId >= 0 else { throw .invalid("\(path): \(what) is empty") }
+        try checkDensity(size: maxId + 1, entries: pairs.count, path, what)
         var tokens = [String](repeating: "", count: maxId + 1)
         var types = [UInt8](repeating: TokenizerSection.TokenType.unused.rawValue, count: maxId + 1)
         for (k, id) in pairs {
@@ -159,6 +196,7 @@ public enum TokenizerFiles {
         let specials = specialTokens ?? ["<|endoftext|>": maxRank + 1]
         let size = max(maxRank, specials.values.max() ?? 0) + 1
         guard size <= maxVocabulary else { throw .invalid("\(path): special token id too large") }
+        try checkDensity(size: size, entries: ranks.count + specials.count, path, "rank")
         var tokens = [String](repeating: "", count: size)
         var types = [UInt8](repeating: TokenizerSection.TokenType.unused.rawValue, count: size)
         for (bytes, rank) in ranks {
@@ -229,6 +267,7 @@ public enum TokenizerFiles {
                       let id = Int(exactly: n.doubleValue), id >= 0, id < maxVocabulary else {
                     throw .invalid("\(path): added_tokens[\(i)] has no content or id")
                 }
+                try checkDensity(size: id + 1, entries: vocab.count + added.count, path, "model.vocab and added_tokens")
                 if id >= tokens.count {
                     tokens += [String](repeating: "", count: id + 1 - tokens.count)
                     types += [UInt8](repeating: TokenizerSection.TokenType.unused.rawValue, count: id + 1 - types.count)

@@ -17,7 +17,11 @@
 /// - **REDUCE / NEWOBJ / BUILD** apply only to allowlisted callables and types, each in the one
 ///   shape checkpoints use (a tensor rebuild must name a known storage, be contiguous and fit it).
 /// - **Bounds**: every length is checked against the bytes left before anything is allocated; the
-///   stack, the mark stack, the memo and the nesting depth of values are capped.
+///   stack, the mark stack, the memo and the nesting depth of values are capped. Because the memo
+///   lets a stream put a list into itself or grow a container after it was nested, the finished
+///   value graph is checked once more (``run()``): no reference cycles, no nesting deeper than
+///   ``maxDepth``. Containers of a refused stream are emptied one by one, so releasing them never
+///   recurses deeply nor leaks a cycle. Limits: `formats/limits.md`.
 public final class PickleMachine {
     /// Project classes kept as opaque records by default: the config classes of the seed projects
     /// (`seed-projects.md` §1.5, §3.2, §7.3) and LightGPT's pickled tokenizer object.
@@ -46,6 +50,8 @@ public final class PickleMachine {
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
+    /// Every mutable container made (lists, dicts, objects), to empty them when done.
+    private var containers: [PickleValue] = []
 
     /// Prepares a machine over a pickle stream.
     ///
@@ -65,7 +71,103 @@ public final class PickleMachine {
     /// - Throws: ``ConvertError/pickle(offset:reason:)`` for a malformed stream,
     ///   ``ConvertError/forbiddenOpcode(offset:opcode:name:)``, ``ConvertError/forbiddenGlobal(offset:global:)``,
     ///   ``ConvertError/forbiddenCall(offset:reason:)``.
+    ///   A stream whose values contain themselves or nest deeper than ``maxDepth`` is a
+    ///   ``ConvertError/pickle(offset:reason:)`` at the stream's end.
     public func run() throws(ConvertError) -> PickleValue {
+        defer {
+            stack = []
+            memo = [:]
+            containers = []
+        }
+        do throws(ConvertError) {
+            let top = try execute()
+            let reachable = try checkGraph(top)
+            unlinkContainers(except: reachable)
+            return top
+        } catch {
+            unlinkContainers(except: [])
+            throw error
+        }
+    }
+
+    /// Registers a new mutable container (see ``unlinkContainers(except:)``).
+    private func made(_ v: PickleValue) -> PickleValue {
+        containers.append(v)
+        return v
+    }
+
+    /// Empties every container made except `keep`: breaks reference cycles a hostile stream
+    /// built, and long chains whose release would recurse once per link.
+    private func unlinkContainers(except keep: Set<ObjectIdentifier>) {
+        for c in containers {
+            switch c {
+            case let .list(l) where !keep.contains(ObjectIdentifier(l)): l.items = []
+            case let .dict(d) where !keep.contains(ObjectIdentifier(d)): d.removeAll()
+            case let .object(o) where !keep.contains(ObjectIdentifier(o)): o.state = nil
+            default: break
+            }
+        }
+    }
+
+    /// The container behind a value and its children, or nil for a scalar.
+    private static func node(_ v: PickleValue) -> (ObjectIdentifier, [PickleValue])? {
+        switch v {
+        case let .tuple(t): return (ObjectIdentifier(t), t.items)
+        case let .list(l): return (ObjectIdentifier(l), l.items)
+        case let .dict(d): return (ObjectIdentifier(d), d.entries.flatMap { [$0.key, $0.value] })
+        case let .object(o): return (ObjectIdentifier(o), o.args + (o.state.map { [$0] } ?? []))
+        default: return nil
+        }
+    }
+
+    /// Checks the finished value graph: the depths counted while building can be stale (a
+    /// memoised container may grow after it was nested), and a container may hold itself.
+    /// Iterative depth-first walk, each container once: linear in the number of references.
+    /// - Returns: the containers reachable from `root`.
+    /// - Throws: ``ConvertError/pickle(offset:reason:)`` for a cycle or nesting deeper than ``maxDepth``.
+    private func checkGraph(_ root: PickleValue) throws(ConvertError) -> Set<ObjectIdentifier> {
+        struct Frame {
+            let id: ObjectIdentifier
+            let children: [PickleValue]
+            var next = 0
+            var depth = 1
+        }
+        let end = bytes.count
+        var done: [ObjectIdentifier: Int] = [:]
+        var onPath = Set<ObjectIdentifier>()
+        guard let (rootID, rootChildren) = PickleMachine.node(root) else { return [] }
+        var path = [Frame(id: rootID, children: rootChildren)]
+        onPath.insert(rootID)
+        while let f = path.last {
+            let last = path.count - 1
+            if f.next < f.children.count {
+                path[last].next += 1
+                guard let (id, children) = PickleMachine.node(f.children[f.next]) else { continue }
+                if let d = done[id] {
+                    guard path.count + d <= PickleMachine.maxDepth else {
+                        throw .pickle(offset: end, reason: "values nested deeper than \(PickleMachine.maxDepth)")
+                    }
+                    path[last].depth = max(path[last].depth, d + 1)
+                    continue
+                }
+                guard !onPath.contains(id) else { throw .pickle(offset: end, reason: "a list, dict or object contains itself") }
+                guard path.count < PickleMachine.maxDepth else {
+                    throw .pickle(offset: end, reason: "values nested deeper than \(PickleMachine.maxDepth)")
+                }
+                path.append(Frame(id: id, children: children))
+                onPath.insert(id)
+            } else {
+                path.removeLast()
+                onPath.remove(f.id)
+                done[f.id] = f.depth
+                if let p = path.indices.last { path[p].depth = max(path[p].depth, f.depth + 1) }
+            }
+        }
+        return Set(done.keys)
+    }
+
+    /// Runs the stream to STOP (``run()`` without the final checks).
+    private func execute() throws(ConvertError) -> PickleValue {
         while true {
             let at = pos
             let op = try u8()
@@ -122,9 +224,10 @@ public final class PickleMachine {
                 let items = Array(stack.suffix(k))
                 stack.removeLast(k)
                 try push(try tuple(items, at), at)
-            case 0x5D, 0x8F: try push(.list(PickleList()), at) // EMPTY_LIST ']', EMPTY_SET (kept as a list)
+            case 0x5D, 0x8F: try push(made(.list(PickleList())), at) // EMPTY_LIST ']', EMPTY_SET (kept as a list)
             case 0x6C: // LIST 'l'
                 let l = PickleList()
+                _ = made(.list(l))
                 try append(try popToMark(at), to: l, at)
                 try push(.list(l), at)
             case 0x61: // APPEND 'a'
@@ -136,9 +239,10 @@ public final class PickleMachine {
                 guard case let .list(l) = try top(at) else { throw .pickle(offset: at, reason: "APPENDS to something that is not a list") }
                 try append(vs, to: l, at)
             case 0x91: try push(try tuple(try popToMark(at), at), at) // FROZENSET (kept as a tuple)
-            case 0x7D: try push(.dict(PickleDict()), at) // EMPTY_DICT '}'
+            case 0x7D: try push(made(.dict(PickleDict())), at) // EMPTY_DICT '}'
             case 0x64: // DICT 'd'
                 let d = PickleDict()
+                _ = made(.dict(d))
                 try setItems(try popToMark(at), in: d, at)
                 try push(.dict(d), at)
             case 0x73: // SETITEM 's'
@@ -347,6 +451,7 @@ public final class PickleMachine {
         switch g.kind {
         case .orderedDict:
             let d = PickleDict()
+            _ = made(.dict(d))
             d.ordered = true
             if let pairs = a.first?.items {
                 for p in pairs {
@@ -376,6 +481,7 @@ public final class PickleMachine {
             throw .forbiddenCall(offset: at, reason: "\(g.qualifiedName) may only appear inside a persistent id")
         case .opaqueClass:
             let o = PickleObject(className: g.qualifiedName, args: a)
+            _ = made(.object(o))
             guard o.depth <= PickleMachine.maxDepth else { throw .pickle(offset: at, reason: "values nested deeper than \(PickleMachine.maxDepth)") }
             return .object(o)
         }

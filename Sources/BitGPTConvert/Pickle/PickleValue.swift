@@ -145,6 +145,13 @@ public final class PickleDict {
         entries.append((key, value))
     }
 
+    /// Removes every entry (used to break cycles of a refused stream).
+    func removeAll() {
+        entries = []
+        stringIndex = [:]
+        intIndex = [:]
+    }
+
     /// The value at string key `key`.
     public subscript(key: String) -> PickleValue? { stringIndex[key].map { entries[$0].value } }
     /// The value at integer key `key`.

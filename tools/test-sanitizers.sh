@@ -37,9 +37,14 @@ asan=(--sanitize=address "${ubsan[@]}" --scratch-path .build-asan)
 tsan=(--sanitize=thread --scratch-path .build-tsan)
 
 # cc_example NAME BUILD_DIR SANITIZERS: a C example linked against BUILD_DIR/libbitgpt.so.
+# The static TSan runtime intercepts libdispatch, so it needs libdispatch and the blocks runtime
+# (shipped with Swift) on the link line.
 cc_example() {
+    local extra=()
+    swiftlib="$(dirname "$clang")/../lib/swift/linux"
+    [ "$3" = thread ] && extra=(-L "$swiftlib" -ldispatch -lBlocksRuntime -Wl,-rpath,"$swiftlib")
     "$clang" -std=c11 -Wall -Werror -O1 -g -fno-omit-frame-pointer -fsanitize="$3" -fno-sanitize-recover=all \
-        -I Sources/CBitGPT/include "tools/c-example/$1.c" -L "$2" -lbitgpt -Wl,-rpath,"$PWD/$2" -lpthread \
+        -I Sources/CBitGPT/include "tools/c-example/$1.c" -L "$2" -lbitgpt -Wl,-rpath,"$PWD/$2" "${extra[@]}" -lpthread \
         -o "$work/$1" > "$work/cc-$1.txt" 2>&1 || { grep -v "Cannot export local symbol" "$work/cc-$1.txt"; return 1; }
 }
 

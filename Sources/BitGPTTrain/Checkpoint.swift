@@ -1,5 +1,10 @@
 import BitGPT
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Everything a run needs to continue exactly where it stopped, beyond the tensors.
 public struct TrainState: Equatable {
@@ -31,11 +36,18 @@ public struct TrainState: Equatable {
 /// A checkpoint: `ckpt.safetensors` (weights, config, tokenizer, state in `__metadata__`) and
 /// `ckpt.optim.safetensors` (AdamW moments `exp_avg.NAME`, `exp_avg_sq.NAME`, and the same state).
 ///
-/// Both are written atomically, the optimizer file first; a resume refuses a pair whose states
-/// differ (a crash between the two renames), naming both iterations.
+/// Each file is written atomically, and the model file's rename is the commit point of the pair:
+/// the new optimizer file first goes to `ckpt.optim.next.safetensors`, then the model file
+/// replaces `ckpt.safetensors`, then the optimizer file is renamed over `ckpt.optim.safetensors`.
+/// A process killed anywhere in between leaves a model file whose `bitgpt.state` matches either
+/// `ckpt.optim.safetensors` (the pair before, or after) or `ckpt.optim.next.safetensors` (killed
+/// after the commit, before the last rename); ``load(dir:)`` takes the one that matches, and
+/// refuses a folder where neither does, naming both iterations.
 public enum Checkpoint {
     public static func modelPath(_ dir: String) -> String { dir + "/ckpt.safetensors" }
     public static func optimPath(_ dir: String) -> String { dir + "/ckpt.optim.safetensors" }
+    /// The optimizer file of a checkpoint being written (see the type's discussion).
+    static func nextOptimPath(_ dir: String) -> String { dir + "/ckpt.optim.next.safetensors" }
 
     /// The architecture as JSON: the `.bgpt` `model.*`/`bitlinear.*` keys that define the shape.
     static func configJSON(_ c: ModelConfig) -> String {
@@ -82,9 +94,19 @@ public enum Checkpoint {
             .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         let meta = ["format": "pt", "bitgpt.config": configJSON(model.config), "bitgpt.state": state.json, "bitgpt.tokenizer": tok,
                     "bitgpt.writer": "lm-train \(BitGPTVersion.string)"]
-        try Safetensors.write(path: optimPath(dir), tensors: tensors(optimizer.m, prefix: "exp_avg.") + tensors(optimizer.v, prefix: "exp_avg_sq."),
+        try Safetensors.write(path: nextOptimPath(dir), tensors: tensors(optimizer.m, prefix: "exp_avg.") + tensors(optimizer.v, prefix: "exp_avg_sq."),
                               metadata: ["bitgpt.state": state.json])
         try Safetensors.write(path: modelPath(dir), tensors: tensors(model.params, prefix: ""), metadata: meta)
+        try commitOptimizer(dir)
+    }
+
+    /// Renames `ckpt.optim.next.safetensors` over `ckpt.optim.safetensors` and syncs the folder.
+    static func commitOptimizer(_ dir: String) throws(TrainError) {
+        guard rename(nextOptimPath(dir), optimPath(dir)) == 0 else {
+            throw .io(path: optimPath(dir), reason: "rename: \(String(cString: strerror(errno)))")
+        }
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
     }
 
     /// What ``load(dir:)`` reads before the model exists.
@@ -122,7 +144,14 @@ public enum Checkpoint {
         let mp = modelPath(dir), op = optimPath(dir)
         guard FileManager.default.fileExists(atPath: mp) else { throw .badCheckpoint(path: mp, reason: "not found (nothing to resume)") }
         let model = try Safetensors.read(path: mp)
-        let optim = try Safetensors.read(path: op)
+        // Killed after the model file's rename (the commit) but before the optimizer's: finish it.
+        var optim = try? Safetensors.read(path: op)
+        if let ms = model.metadata["bitgpt.state"], optim?.metadata["bitgpt.state"] != ms,
+           let next = try? Safetensors.read(path: nextOptimPath(dir)), next.metadata["bitgpt.state"] == ms {
+            try commitOptimizer(dir)
+            optim = next
+        }
+        guard let optim else { _ = try Safetensors.read(path: op); throw .badCheckpoint(path: op, reason: "cannot read") }
         guard let cj = model.metadata["bitgpt.config"], let config = config(json: cj) else {
             throw .badCheckpoint(path: mp, reason: "__metadata__ lacks a valid bitgpt.config")
         }

@@ -147,6 +147,7 @@ TILE_FN void t2_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
 
 TGT void bgpt_k_dot_t2_avx512(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q,
                               size_t cols, size_t r0, size_t r1, size_t n) {
+    if (r0 >= r1 || n == 0) return;  // no rows or no tokens: read nothing (q may be short)
     int8_t tq[BGPT_TOKEN_CHUNK * BGPT_TAIL_BYTES];
     int32_t sq[BGPT_TOKEN_CHUNK];
     bgpt_kctx k = {0};
@@ -235,6 +236,7 @@ TILE_FN void t1_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
 
 TGT void bgpt_k_dot_t1_avx512(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q,
                               size_t cols, size_t r0, size_t r1, size_t n) {
+    if (r0 >= r1 || n == 0) return;  // no rows or no tokens: read nothing (q may be short)
     int8_t tq[BGPT_TOKEN_CHUNK * BGPT_TAIL_BYTES];
     int32_t sq[BGPT_TOKEN_CHUNK];
     bgpt_kctx k = {0};
@@ -290,6 +292,7 @@ TILE_FN void i8_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
 
 TGT void bgpt_k_dot_i8_avx512(int32_t *acc, size_t ld, const int8_t *w, const int8_t *q, size_t cols, size_t r0,
                               size_t r1, size_t n) {
+    if (r0 >= r1 || n == 0) return;  // no rows or no tokens: read nothing (q may be short)
     int32_t sq[BGPT_TOKEN_CHUNK];
     bgpt_kctx k = {0};
     k.ld = ld; k.w = w; k.wstride = cols; k.cols = cols;

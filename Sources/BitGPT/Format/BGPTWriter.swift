@@ -14,7 +14,8 @@ import Darwin
 /// the destination's directory (`.NAME.tmp-PID-N`); `finish()` writes the header with the
 /// checksums, `fsync`s the file, renames it over the destination and `fsync`s the directory. Until
 /// then the destination is untouched; an error or a dropped writer removes the temporary file, and
-/// a crash leaves at most a stray `.tmp-` file, never a half-written model.
+/// a crash leaves at most a stray `.tmp-` file, never a half-written model; the next writer of the
+/// same path deletes such files of processes that no longer run (``StaleTemporaryFiles``).
 public final class BGPTWriter {
     /// Where the file will be when ``finish()`` returns.
     public let path: String
@@ -86,6 +87,7 @@ public final class BGPTWriter {
         let n = BGPTWriter.counter
         BGPTWriter.counterLock.unlock()
         tempPath = dirPrefix + ".\(base).tmp-\(getpid())-\(n)"
+        StaleTemporaryFiles.remove(beside: path)
         fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if fd < 0 { throw .io(call: "open", path: tempPath, message: errnoMessage()) }
         // Size the file now: the header region and padding read as zeros until finish().

@@ -70,8 +70,8 @@ public enum BPETrainer {
                 if pairWords[key]?.last != Int32(w) { pairWords[key, default: []].append(Int32(w)) }
             }
         }
-        var heap = PairHeap()
-        for (key, c) in pairCount where c > 0 { heap.push(PairHeap.Entry(count: c, pair: key)) }
+        var heap = BinaryHeap<PairCount>()
+        for (key, c) in pairCount where c > 0 { heap.push(PairCount(count: c, pair: key)) }
 
         var merges: [String] = []
         var seen = [Int](repeating: -1, count: words.count)
@@ -81,7 +81,7 @@ public enum BPETrainer {
             let current = pairCount[top.pair] ?? 0
             if current <= 0 { continue }
             if current != top.count {
-                heap.push(PairHeap.Entry(count: current, pair: top.pair))
+                heap.push(PairCount(count: current, pair: top.pair))
                 continue
             }
             let a = Int32(truncatingIfNeeded: top.pair >> 32), b = Int32(truncatingIfNeeded: top.pair & 0xFFFF_FFFF)
@@ -126,7 +126,7 @@ public enum BPETrainer {
             pairWords[top.pair] = nil
             for (key, ws) in newPairs.sorted(by: { $0.key < $1.key }) {
                 pairWords[key, default: []].append(contentsOf: ws)
-                if let cnt = pairCount[key], cnt > 0 { heap.push(PairHeap.Entry(count: cnt, pair: key)) }
+                if let cnt = pairCount[key], cnt > 0 { heap.push(PairCount(count: cnt, pair: key)) }
             }
             step += 1
         }
@@ -181,45 +181,11 @@ public enum BPETrainer {
     }
 }
 
-/// A binary max-heap of pair counts: the highest count first, then the smallest pair key.
-struct PairHeap {
-    struct Entry {
-        var count: Int
-        var pair: UInt64
-        /// Whether `self` comes out before `other`.
-        @inline(__always)
-        func before(_ other: Entry) -> Bool { count != other.count ? count > other.count : pair < other.pair }
-    }
-
-    private var a: [Entry] = []
-
-    mutating func push(_ x: Entry) {
-        a.append(x)
-        var i = a.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if !a[i].before(a[p]) { break }
-            a.swapAt(p, i)
-            i = p
-        }
-    }
-
-    mutating func pop() -> Entry? {
-        guard let top = a.first else { return nil }
-        let last = a.removeLast()
-        if !a.isEmpty {
-            a[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var s = i
-                if l < a.count && a[l].before(a[s]) { s = l }
-                if r < a.count && a[r].before(a[s]) { s = r }
-                if s == i { break }
-                a.swapAt(s, i)
-                i = s
-            }
-        }
-        return top
-    }
+/// A pair and its count as the trainer's heap holds them: the highest count first, then the
+/// smallest pair key.
+struct PairCount: HeapOrdered {
+    var count: Int
+    var pair: UInt64
+    @inline(__always)
+    func comesBefore(_ other: PairCount) -> Bool { count != other.count ? count > other.count : pair < other.pair }
 }

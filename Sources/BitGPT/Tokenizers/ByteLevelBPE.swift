@@ -260,7 +260,7 @@ public final class ByteLevelBPE: Tokenizer {
         var next = [Int](0..<m).map { $0 + 1 }
         var prev = [Int](0..<m).map { $0 - 1 }
         var alive = [Bool](repeating: true, count: m)
-        var heap = MinHeap()
+        var heap = BinaryHeap<UInt64>()
         for k in 0..<(m - 1) {
             if let r = pairs.find(parts[k], parts[k + 1]) { heap.push((r >> 32) << 32 | UInt64(k)) }
         }
@@ -297,40 +297,5 @@ public final class ByteLevelBPE: Tokenizer {
     public func piece(_ id: Int) -> String? {
         guard id >= 0 && id < section.tokens.count else { return nil }
         return section.tokens[id]
-    }
-}
-
-/// A binary min-heap of UInt64 keys.
-struct MinHeap {
-    private var a: [UInt64] = []
-
-    mutating func push(_ x: UInt64) {
-        a.append(x)
-        var i = a.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if a[p] <= a[i] { break }
-            a.swapAt(p, i)
-            i = p
-        }
-    }
-
-    mutating func pop() -> UInt64? {
-        guard let top = a.first else { return nil }
-        let last = a.removeLast()
-        if !a.isEmpty {
-            a[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var s = i
-                if l < a.count && a[l] < a[s] { s = l }
-                if r < a.count && a[r] < a[s] { s = r }
-                if s == i { break }
-                a.swapAt(s, i)
-                i = s
-            }
-        }
-        return top
     }
 }

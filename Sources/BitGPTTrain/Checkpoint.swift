@@ -145,11 +145,16 @@ public enum Checkpoint {
         guard FileManager.default.fileExists(atPath: mp) else { throw .badCheckpoint(path: mp, reason: "not found (nothing to resume)") }
         let model = try Safetensors.read(path: mp)
         // Killed after the model file's rename (the commit) but before the optimizer's: finish it.
+        // Under mpirun every rank loads the checkpoint, so another rank may have renamed the file
+        // first; the matching moments are already read, so a failed rename changes nothing.
         var optim = try? Safetensors.read(path: op)
-        if let ms = model.metadata["bitgpt.state"], optim?.metadata["bitgpt.state"] != ms,
-           let next = try? Safetensors.read(path: nextOptimPath(dir)), next.metadata["bitgpt.state"] == ms {
-            try commitOptimizer(dir)
-            optim = next
+        if let ms = model.metadata["bitgpt.state"], optim?.metadata["bitgpt.state"] != ms {
+            if let next = try? Safetensors.read(path: nextOptimPath(dir)), next.metadata["bitgpt.state"] == ms {
+                try? commitOptimizer(dir)
+                optim = next
+            } else if let renamed = try? Safetensors.read(path: op), renamed.metadata["bitgpt.state"] == ms {
+                optim = renamed  // another rank finished the rename between our two reads
+            }
         }
         guard let optim else { _ = try Safetensors.read(path: op); throw .badCheckpoint(path: op, reason: "cannot read") }
         guard let cj = model.metadata["bitgpt.config"], let config = config(json: cj) else {

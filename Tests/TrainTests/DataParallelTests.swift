@@ -267,6 +267,25 @@ struct DataParallelRunTests {
         #expect(d <= dataParallelTolerance, "max |Δloss| \(d)")
     }
 
+    @Test("2 ranks resume a checkpoint whose optimizer rename a kill interrupted (both ranks finish it)")
+    func resumeInterruptedCommitOnTwoRanks() throws {
+        guard let h = try MPIHarness.make() else { return }
+        defer { h.w.cleanup() }
+        #expect(try h.run(ranks: 1, h.flags("straight")).status == 0)
+        #expect(try h.run(ranks: 1, h.flags("split", iters: 4)).status == 0)
+        #expect(try h.run(ranks: 1, h.flags("older", iters: 2)).status == 0)
+        // The state a kill leaves after the model file's rename (the commit), before the
+        // optimizer's: the iteration-4 moments are still pending, the installed ones are older.
+        let split = h.w.dir.appendingPathComponent("split").path, fm = FileManager.default
+        try fm.moveItem(atPath: Checkpoint.optimPath(split), toPath: Checkpoint.nextOptimPath(split))
+        try fm.copyItem(atPath: Checkpoint.optimPath(h.w.dir.appendingPathComponent("older").path), toPath: Checkpoint.optimPath(split))
+        let resumed = try h.run(ranks: 2, h.flags("split") + ["--resume"])
+        #expect(resumed.status == 0 && !resumed.timedOut, "\(resumed.stderr)")
+        let d = try #require(h.maxDifference("straight", "split"), "loss.csv rows differ")
+        #expect(d <= dataParallelTolerance, "max |Δloss| \(d)")
+        #expect(!fm.fileExists(atPath: Checkpoint.nextOptimPath(split)))
+    }
+
     @Test("an error on a rank aborts the job with exit status 1 and a one-line error naming the rank")
     func errorAborts() throws {
         guard let h = try MPIHarness.make() else { return }

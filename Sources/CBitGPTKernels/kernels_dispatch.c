@@ -11,6 +11,7 @@
     static const bgpt_k_table table_##V = {                                                            \
         #V, bgpt_k_quantize_i8_##V, bgpt_k_dot_t2_##V, bgpt_k_dot_t1_##V, bgpt_k_dot_i8_##V,           \
         bgpt_k_matmul_f32_##V, bgpt_k_matmul_f16_##V, bgpt_k_matmul_bf16_##V,                          \
+        bgpt_k_attend_f32_##V, bgpt_k_attend_f16_##V,                                                  \
     };
 
 BGPT_TABLE(scalar)
@@ -19,6 +20,7 @@ BGPT_TABLE(avx2)
 static const bgpt_k_table table_avx512vnni = {
     "avx512vnni", bgpt_k_quantize_i8_avx512, bgpt_k_dot_t2_avx512, bgpt_k_dot_t1_avx512, bgpt_k_dot_i8_avx512,
     bgpt_k_matmul_f32_avx512, bgpt_k_matmul_f16_avx512, bgpt_k_matmul_bf16_avx512,
+    bgpt_k_attend_f32_avx512, bgpt_k_attend_f16_avx512,
 };
 
 static int cpu_has_avx2(void) {
@@ -96,4 +98,14 @@ void bgpt_k_matmul_f16(float *out, size_t ld, const uint16_t *w, const float *x,
 void bgpt_k_matmul_bf16(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols, size_t r0,
                         size_t r1, size_t n) {
     active()->matmul_bf16(out, ld, w, x, cols, r0, r1, n);
+}
+
+void bgpt_k_attend_f32(float *out, const float *q, const float *kt, size_t kt_ld, const float *v, size_t v_ld,
+                       size_t hd, size_t npos, float scale, float *att) {
+    active()->attend_f32(out, q, kt, kt_ld, v, v_ld, hd, npos, scale, att);
+}
+
+void bgpt_k_attend_f16(float *out, const float *q, const uint16_t *kt, size_t kt_ld, const uint16_t *v, size_t v_ld,
+                       size_t hd, size_t npos, float scale, float *att) {
+    active()->attend_f16(out, q, kt, kt_ld, v, v_ld, hd, npos, scale, att);
 }

@@ -106,7 +106,12 @@ static inline void bgpt_permute_tail(int8_t *tq, const int8_t *q, size_t tail0, 
     void bgpt_k_matmul_f16_##V(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols,    \
                                size_t r0, size_t r1, size_t n);                                          \
     void bgpt_k_matmul_bf16_##V(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols,   \
-                                size_t r0, size_t r1, size_t n);
+                                size_t r0, size_t r1, size_t n);                                          \
+    void bgpt_k_attend_f32_##V(float *out, const float *q, const float *kt, size_t kt_ld, const float *v,     \
+                               size_t v_ld, size_t hd, size_t npos, float scale, float *att);             \
+    void bgpt_k_attend_f16_##V(float *out, const float *q, const uint16_t *kt, size_t kt_ld,                \
+                               const uint16_t *v, size_t v_ld, size_t hd, size_t npos, float scale,       \
+                               float *att);
 
 BGPT_DECLARE_VARIANT(scalar)
 BGPT_DECLARE_VARIANT(avx2)

@@ -38,14 +38,15 @@ public func siluInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
     for i in 0..<count { let v = x[i]; x[i] = v / (1 + expRounded(-v)) }
 }
 
-/// SwiGLU combine in place: `gate = silu(gate) · up` (llama2.c `hb`).
+/// SwiGLU combine: `out = silu(gate) · up` (llama2.c `hb`).
 ///
 /// - Parameters:
-///   - gate: `count` values of the gate projection, overwritten by the product.
+///   - out: `count` results; may be `gate` itself.
+///   - gate: `count` values of the gate projection.
 ///   - up: `count` values of the up projection.
 ///   - count: number of values.
-public func swigluInPlace(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { let g = gate[i]; gate[i] = g / (1 + expRounded(-g)) * up[i] }
+public func swiglu(_ out: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { let g = gate[i]; out[i] = g / (1 + expRounded(-g)) * up[i] }
 }
 
 /// `e^x` computed in `Double` and rounded once to `Float`: the correctly rounded value in all but

@@ -98,69 +98,81 @@ public final class Linear {
 
     private func forwardChunk(_ out: UnsafeMutablePointer<Float>, ld: Int, _ x: UnsafePointer<Float>, n: Int,
                               scratch s: LinearScratch, pool: WorkerPool) {
-        let rows = rows, cols = cols
-        // 1. The layer's own RMSNorm (BitGPT).
+        let input = prepare(x, n: n, scratch: s)
+        pool.forRanges(rows, minPerThread: 16) { r0, r1 in
+            rowsForward(out, ld: ld, input, r0: r0, r1: r1, n: n, scratch: s, acc: s.acc)
+        }
+    }
+
+    /// Whether two layers can share one prepared input: the same width, the same activation
+    /// quantization and no norm of their own.
+    func sharesInput(with other: Linear) -> Bool {
+        cols == other.cols && quantizesActivations == other.quantizesActivations && normGain == nil && other.normGain == nil
+    }
+
+    /// Prepares the input of a product over `n` tokens, x (n, cols), once for every row range:
+    /// the layer's own RMSNorm (BitGPT), then per-token int8 codes and scales into the scratch
+    /// when activations are quantized (as floats in `xn` for float weights).
+    /// - Returns: the float input the row ranges read when weights are float.
+    func prepare(_ x: UnsafePointer<Float>, n: Int, scratch s: LinearScratch) -> UnsafePointer<Float> {
         var input = x
         if let g = normGain {
             g.withUnsafeBufferPointer { gb in rmsNorm(s.xn, x, gain: gb.baseAddress!, n: n, dim: cols, eps: normEps) }
             input = UnsafePointer(s.xn)
         }
-        guard quantizesActivations else {
-            floatProduct(out, ld: ld, input, n: n, pool: pool)
-            addBias(out, ld: ld, n: n)
-            return
-        }
-        // 2. Per-token int8 activations.
+        guard quantizesActivations else { return input }
         bgpt_k_quantize_i8(s.q, s.scales, input, n, cols)
+        if !dtype.isQuantized {
+            for i in 0..<(n * cols) { s.xn[i] = Float(s.q[i]) }
+            return UnsafePointer(s.xn)
+        }
+        return input
+    }
+
+    /// Output rows `r0..<r1` of `n` tokens, from an input made by ``prepare(_:n:scratch:)``:
+    /// `out[t·ld + r]` for r in the range. `acc` holds (n, rows) integer sums of this layer.
+    func rowsForward(_ out: UnsafeMutablePointer<Float>, ld: Int, _ input: UnsafePointer<Float>, r0: Int, r1: Int, n: Int,
+                     scratch s: LinearScratch, acc: UnsafeMutablePointer<Int32>) {
+        guard r0 < r1 else { return }
+        let w = weights, cols = cols, rows = rows
         switch dtype {
         case .t2, .t1, .i8:
-            // 3. Exact integer sums, then the float epilogue, both per row range.
-            let acc = s.acc, q = s.q, scales = s.scales, w = weights, stride = rowStride, g = gamma, dt = dtype
-            rowScales.withUnsafeBufferPointer { rs in
-                pool.forRanges(rows, minPerThread: 16) { r0, r1 in
-                    switch dt {
-                    case .t2: bgpt_k_dot_t2(acc, rows, w.assumingMemoryBound(to: UInt8.self), stride, q, cols, r0, r1, n)
-                    case .t1: bgpt_k_dot_t1(acc, rows, w.assumingMemoryBound(to: UInt8.self), stride, q, cols, r0, r1, n)
-                    default: bgpt_k_dot_i8(acc, rows, w.assumingMemoryBound(to: Int8.self), q, cols, r0, r1, n)
+            // Exact integer sums, then y = acc · γ / a (or · scale[row] / a).
+            switch dtype {
+            case .t2: bgpt_k_dot_t2(acc, rows, w.assumingMemoryBound(to: UInt8.self), rowStride, s.q, cols, r0, r1, n)
+            case .t1: bgpt_k_dot_t1(acc, rows, w.assumingMemoryBound(to: UInt8.self), rowStride, s.q, cols, r0, r1, n)
+            default: bgpt_k_dot_i8(acc, rows, w.assumingMemoryBound(to: Int8.self), s.q, cols, r0, r1, n)
+            }
+            for t in 0..<n {
+                let a = s.scales[t], ot = out + t * ld, at = acc + t * rows
+                if dtype == .i8 {
+                    rowScales.withUnsafeBufferPointer { rs in
+                        for r in r0..<r1 { ot[r] = Float(at[r]) * rs[r] / a }
                     }
-                    for t in 0..<n {
-                        let a = scales[t], ot = out + t * ld, at = acc + t * rows
-                        if dt == .i8 {
-                            for r in r0..<r1 { ot[r] = Float(at[r]) * rs[r] / a }
-                        } else {
-                            for r in r0..<r1 { ot[r] = Float(at[r]) * g / a }
-                        }
-                    }
+                } else {
+                    let g = gamma
+                    for r in r0..<r1 { ot[r] = Float(at[r]) * g / a }
                 }
             }
         case .f32, .f16, .bf16:
-            // 3'. Fake-quantized activations q (as floats) times float weights, divided by a.
-            for i in 0..<(n * cols) { s.xn[i] = Float(s.q[i]) }
-            floatProduct(out, ld: ld, UnsafePointer(s.xn), n: n, pool: pool)
+            switch dtype {
+            case .f32: bgpt_k_matmul_f32(out, ld, w.assumingMemoryBound(to: Float.self), input, cols, r0, r1, n)
+            case .f16: bgpt_k_matmul_f16(out, ld, w.assumingMemoryBound(to: UInt16.self), input, cols, r0, r1, n)
+            default: bgpt_k_matmul_bf16(out, ld, w.assumingMemoryBound(to: UInt16.self), input, cols, r0, r1, n)
+            }
+            // Fake-quantized activations q (as floats) times float weights, divided by a.
+            if quantizesActivations {
+                for t in 0..<n {
+                    let a = s.scales[t], ot = out + t * ld
+                    for r in r0..<r1 { ot[r] = ot[r] / a }
+                }
+            }
+        }
+        if let b = bias {
             for t in 0..<n {
-                let a = s.scales[t], ot = out + t * ld
-                for r in 0..<rows { ot[r] = ot[r] / a }
+                let ot = out + t * ld
+                for r in r0..<r1 { ot[r] += b[r] }
             }
-        }
-        addBias(out, ld: ld, n: n)
-    }
-
-    private func floatProduct(_ out: UnsafeMutablePointer<Float>, ld: Int, _ x: UnsafePointer<Float>, n: Int, pool: WorkerPool) {
-        let w = weights, cols = cols, dt = dtype
-        pool.forRanges(rows, minPerThread: 16) { r0, r1 in
-            switch dt {
-            case .f32: bgpt_k_matmul_f32(out, ld, w.assumingMemoryBound(to: Float.self), x, cols, r0, r1, n)
-            case .f16: bgpt_k_matmul_f16(out, ld, w.assumingMemoryBound(to: UInt16.self), x, cols, r0, r1, n)
-            default: bgpt_k_matmul_bf16(out, ld, w.assumingMemoryBound(to: UInt16.self), x, cols, r0, r1, n)
-            }
-        }
-    }
-
-    private func addBias(_ out: UnsafeMutablePointer<Float>, ld: Int, n: Int) {
-        guard let b = bias else { return }
-        for t in 0..<n {
-            let ot = out + t * ld
-            for r in 0..<rows { ot[r] += b[r] }
         }
     }
 

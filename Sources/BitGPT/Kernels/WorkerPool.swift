@@ -1,22 +1,38 @@
-import Dispatch
+import CBitGPTKernels
 import Foundation
 
-/// Splits loops over output rows (or attention heads) across a fixed number of threads.
+/// Splits loops over output rows (or attention heads) across a fixed set of threads.
 ///
-/// Work is cut into at most `threads` contiguous ranges and run with
-/// `DispatchQueue.concurrentPerform`. Every output element is computed by the same code whatever
+/// Work is cut into at most `threads` contiguous ranges, range i always on the same thread (the
+/// caller runs range 0). The threads are the C pool of `bitgpt_pool.h`: they spin for a bounded
+/// time between loops, so the five or so loops of each layer of a decode step start in well under
+/// a microsecond, and sleep when idle. Every output element is computed by the same code whatever
 /// the range it falls in, so results are bit-identical for any thread count.
+///
+/// One loop at a time: a pool must not run loops from two threads at once.
 public final class WorkerPool: @unchecked Sendable {
+    /// Most threads a pool (and so `lm-run --threads`) accepts.
+    public static let maxThreads = 1024
     /// Number of ranges a loop is cut into (≥ 1).
     public let threads: Int
+    private let pool: OpaquePointer?
+    /// Parallel loops run so far (each one a fork and a join when `threads` > 1).
+    public private(set) var loops = 0
 
-    /// Creates a pool.
+    /// Creates a pool and starts its threads.
     ///
-    /// - Parameter threads: threads to use; nil or 0 means every active core.
+    /// - Parameter threads: threads to use, caller included; nil or 0 means every active core.
+    ///   Values above ``maxThreads`` are clamped to it.
     public init(threads: Int? = nil) {
         let n = threads ?? 0
-        self.threads = n > 0 ? n : max(ProcessInfo.processInfo.activeProcessorCount, 1)
+        let t = min(n > 0 ? n : max(ProcessInfo.processInfo.activeProcessorCount, 1), Self.maxThreads)
+        // A pool that cannot start its threads runs everything on the caller.
+        let p = t > 1 ? bgpt_pool_create(Int32(t)) : nil
+        self.threads = p == nil ? 1 : t
+        pool = p
     }
+
+    deinit { bgpt_pool_destroy(pool) }
 
     /// Runs `body(start, end)` over a partition of `0..<count` into contiguous ranges.
     ///
@@ -31,8 +47,33 @@ public final class WorkerPool: @unchecked Sendable {
             body(0, count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: parts) { i in
-            body(count * i / parts, count * (i + 1) / parts)
+        forParts(parts) { i, n in body(count * i / n, count * (i + 1) / n) }
+    }
+
+    /// Runs `body(i, parts)` for i in `0..<parts` (parts ≤ ``threads``), part i on thread i.
+    ///
+    /// - Parameters:
+    ///   - parts: number of parts, clamped to `1...threads`.
+    ///   - body: called once per part, possibly concurrently.
+    public func forParts(_ parts: Int, _ body: (Int, Int) -> Void) {
+        let n = min(max(parts, 1), threads)
+        guard n > 1, let pool else {
+            body(0, 1)
+            return
+        }
+        loops += 1
+        withoutActuallyEscaping(body) { b in
+            var task = PoolTask(body: b)
+            withUnsafeMutablePointer(to: &task) { ptr in
+                bgpt_pool_run(pool, Int32(n), { ctx, i, n in
+                    ctx!.assumingMemoryBound(to: PoolTask.self).pointee.body(Int(i), Int(n))
+                }, ptr)
+            }
         }
     }
+}
+
+/// The closure a pool round runs, passed to the C threads by address.
+private struct PoolTask {
+    let body: (Int, Int) -> Void
 }

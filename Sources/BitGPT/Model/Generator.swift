@@ -25,17 +25,18 @@ public final class Generator {
     ///   - model: the model.
     ///   - pool: threads.
     ///   - maxBatch: tokens per batched pass (default: the context, capped at 512).
+    ///   - kvType: element type of the KV cache (F32 exact; F16 reads half the bytes).
     /// - Throws: ``InferenceError/unsupported(_:)`` when the buffers (mostly the KV cache for the
     ///   full context) would need more than the machine's physical memory.
-    public init(model: Transformer, pool: WorkerPool, maxBatch: Int? = nil) throws(InferenceError) {
-        let need = RunState.byteCount(config: model.config, maxTokens: maxBatch)
+    public init(model: Transformer, pool: WorkerPool, maxBatch: Int? = nil, kvType: KVCacheType = .f32) throws(InferenceError) {
+        let need = RunState.byteCount(config: model.config, maxTokens: maxBatch, kvType: kvType)
         let have = Int(clamping: ProcessInfo.processInfo.physicalMemory)
         guard need < have else {
             throw .unsupported("the KV cache and buffers for a context of \(model.config.contextLength) need \(need >> 20) MiB, more than this machine's \(have >> 20) MiB")
         }
         self.model = model
         self.pool = pool
-        state = RunState(config: model.config, maxTokens: maxBatch)
+        state = RunState(config: model.config, maxTokens: maxBatch, kvType: kvType)
     }
 
     /// Logits of the next token, (vocab); valid until the next call that changes the sequence.

@@ -1,3 +1,15 @@
+/// Element type of the KV cache.
+///
+/// F16 halves the bytes a decode step reads from the cache (at position p, `2·layers·p·kvDim`
+/// elements) at the cost of rounding every cached key and value to binary16 (round to nearest
+/// even), as llama.cpp's default `-ctk f16 -ctv f16` does. F32 keeps them exact.
+public enum KVCacheType: String, CaseIterable, Sendable {
+    case f32, f16
+
+    /// Bytes per cached element.
+    public var byteSize: Int { self == .f32 ? 4 : 2 }
+}
+
 /// Every buffer a forward pass writes: activations for a batch of tokens, the KV cache, logits.
 ///
 /// All memory is allocated once, 64-byte aligned, when the state is created; a forward pass (in
@@ -8,16 +20,20 @@ public final class RunState {
     public let maxTokens: Int
     /// Positions of the KV cache (the context length).
     public let contextLength: Int
+    let kvHeads: Int
+    let headDim: Int
     let x: AlignedBuffer<Float>      // (maxTokens, dim) residual stream
     let xb: AlignedBuffer<Float>     // (maxTokens, dim) normed input / projection output
     let xb2: AlignedBuffer<Float>    // (maxTokens, dim) attention output
-    let q: AlignedBuffer<Float>      // (maxTokens, dim) queries
-    let qkv: AlignedBuffer<Float>    // (maxTokens, 3·dim) fused projection (gpt2 only)
-    let hb: AlignedBuffer<Float>     // (maxTokens, hidden)
-    let hb2: AlignedBuffer<Float>    // (maxTokens, hidden)
+    let qkv: AlignedBuffer<Float>    // (maxTokens, dim + 2·kvDim) queries | keys | values of the new tokens
+    let hb: AlignedBuffer<Float>     // (maxTokens, 2·hidden) gate | up (SwiGLU), or up alone
     let att: AlignedBuffer<Float>    // (heads, contextLength) attention scores, one row per head
-    let keyCache: AlignedBuffer<Float>    // (layers, contextLength, kvDim)
-    let valueCache: AlignedBuffer<Float>  // (layers, contextLength, kvDim)
+    /// Element type of the two caches.
+    public let kvType: KVCacheType
+    /// Keys, transposed per head: (layers, kvHeads, headDim, contextLength) of `kvType`.
+    let keyCache: AlignedBuffer<UInt8>
+    /// Values: (layers, contextLength, kvDim) of `kvType`.
+    let valueCache: AlignedBuffer<UInt8>
     let embedCodes: AlignedBuffer<Int8>   // (dim) an unpacked ternary embedding row
     let xn: AlignedBuffer<Float>     // (maxTokens, maxCols) Linear scratch
     let qcodes: AlignedBuffer<Int8>  // (maxTokens, maxCols)
@@ -31,28 +47,30 @@ public final class RunState {
     /// - Parameters:
     ///   - config: the model's configuration.
     ///   - maxTokens: batch capacity for prompt processing (default: the context length, capped at 512).
-    public init(config c: ModelConfig, maxTokens: Int? = nil) {
+    ///   - kvType: element type of the KV cache.
+    public init(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32) {
         let T = c.contextLength, D = c.dim, H = c.hiddenDim
         let n = max(1, min(maxTokens ?? min(T, 512), T))
         self.maxTokens = n
         contextLength = T
+        kvHeads = c.nKVHeads
+        headDim = c.headDim
         let kvDim = c.nKVHeads * c.headDim
         x = AlignedBuffer(count: n * D)
         xb = AlignedBuffer(count: n * D)
         xb2 = AlignedBuffer(count: n * D)
-        q = AlignedBuffer(count: n * D)
-        qkv = AlignedBuffer(count: c.architecture == .gpt2 ? n * 3 * D : 0)
-        hb = AlignedBuffer(count: n * H)
-        hb2 = AlignedBuffer(count: n * H)
+        qkv = AlignedBuffer(count: n * (D + 2 * kvDim))
+        hb = AlignedBuffer(count: n * 2 * H)
         att = AlignedBuffer(count: c.nHeads * T)
-        keyCache = AlignedBuffer(count: c.nLayers * T * kvDim)
-        valueCache = AlignedBuffer(count: c.nLayers * T * kvDim)
+        self.kvType = kvType
+        keyCache = AlignedBuffer(count: c.nLayers * T * kvDim * kvType.byteSize)
+        valueCache = AlignedBuffer(count: c.nLayers * T * kvDim * kvType.byteSize)
         embedCodes = AlignedBuffer(count: D)
         let maxCols = max(D, H)
         xn = AlignedBuffer(count: n * maxCols)
         qcodes = AlignedBuffer(count: n * maxCols)
         scales = AlignedBuffer(count: n)
-        acc = AlignedBuffer(count: max(n * max(3 * D, H), c.vocabSize))
+        acc = AlignedBuffer(count: max(n * max(D + 2 * kvDim, 2 * H), c.vocabSize))
         logits = AlignedBuffer(count: c.vocabSize)
     }
 
@@ -60,15 +78,39 @@ public final class RunState {
     ///
     /// - Parameters:
     ///   - config: the model's configuration.
-    ///   - maxTokens: batch capacity, as for ``init(config:maxTokens:)``.
+    ///   - maxTokens: batch capacity, as for ``init(config:maxTokens:kvType:)``.
+    ///   - kvType: element type of the KV cache.
     /// - Returns: the byte count (saturating, so hostile sizes cannot overflow).
-    public static func byteCount(config c: ModelConfig, maxTokens: Int? = nil) -> Int {
+    public static func byteCount(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32) -> Int {
         let T = c.contextLength, D = c.dim, H = c.hiddenDim
         let n = max(1, min(maxTokens ?? min(T, 512), T))
         let kvDim = c.nKVHeads * c.headDim
-        let parts = [n * D * 4, n * 3 * D, 2 * n * H, c.nHeads * T, 2 * c.nLayers * T * kvDim, n * max(D, H),
-                     max(n * max(3 * D, H), c.vocabSize), c.vocabSize]
-        return parts.reduce(0) { $0 + 4 * $1 }
+        let floats = [n * D * 3, n * (D + 2 * kvDim), 2 * n * H, c.nHeads * T, n * max(D, H),
+                      max(n * max(D + 2 * kvDim, 2 * H), c.vocabSize), c.vocabSize]
+        let cache = [2, c.nLayers, T, kvDim, kvType.byteSize].reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+        return floats.reduce(cache) { total, f in
+            let (b, o1) = f.multipliedReportingOverflow(by: 4)
+            let (sum, o2) = total.addingReportingOverflow(b)
+            return o1 || o2 ? Int.max : sum
+        }
+    }
+
+    /// Stores one token's keys and values, (kvDim) each, at `position` of layer `l`'s cache: keys
+    /// transposed per head, values as a row; rounded to binary16 for an F16 cache.
+    func cacheKeysAndValues(layer l: Int, position p: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>) {
+        let T = contextLength, kvDim = kvHeads * headDim
+        switch kvType {
+        case .f32:
+            let kc = UnsafeMutableRawPointer(keyCache.pointer).assumingMemoryBound(to: Float.self) + l * kvDim * T + p
+            let vc = UnsafeMutableRawPointer(valueCache.pointer).assumingMemoryBound(to: Float.self) + (l * T + p) * kvDim
+            for i in 0..<kvDim { kc[i * T] = keys[i] }
+            vc.update(from: values, count: kvDim)
+        case .f16:
+            let kc = UnsafeMutableRawPointer(keyCache.pointer).assumingMemoryBound(to: UInt16.self) + l * kvDim * T + p
+            let vc = UnsafeMutableRawPointer(valueCache.pointer).assumingMemoryBound(to: UInt16.self) + (l * T + p) * kvDim
+            for i in 0..<kvDim { kc[i * T] = HalfPrecision.toF16(keys[i]) }
+            for i in 0..<kvDim { vc[i] = HalfPrecision.toF16(values[i]) }
+        }
     }
 
     /// The Linear scratch view of this state's buffers.

@@ -1,3 +1,5 @@
+import CBitGPTKernels
+
 /// Errors of the inference runtime (beyond the file format's own).
 public enum InferenceError: Error, Equatable, CustomStringConvertible {
     /// A token id outside `0..<vocab`.
@@ -47,6 +49,10 @@ public final class Transformer {
         var gate: Linear?            // (hidden, dim), SwiGLU
         var up: Linear               // (hidden, dim)
         var down: Linear             // (dim, hidden)
+        /// q, k and v in one loop (llama: q, k, v; gpt2: the fused qkv), or nil (BitGPT's own norms).
+        var attnIn: LinearGroup?
+        /// gate and up (SwiGLU) or up alone in one loop, or nil (BitGPT's own norms).
+        var ffnIn: LinearGroup?
     }
 
     private let tokenEmbd: TensorView      // (vocab, dim)
@@ -96,7 +102,8 @@ public final class Transformer {
                           ffnNorm: try optVector(p + "ffn_norm", hasNorms),
                           ffnNormBias: try optVector(p + "ffn_norm_bias", hasNorms && normBias),
                           gate: c.activation == .swiglu && c.architecture == .llama ? try linear(p + "ffn_gate") : nil,
-                          up: try linear(p + "ffn_up"), down: try linear(p + "ffn_down"))
+                          up: try linear(p + "ffn_up"), down: try linear(p + "ffn_down"),
+                          attnIn: nil, ffnIn: nil)
             switch c.architecture {
             case .gpt2:
                 b.qkv = try linear(p + "attn_qkv")
@@ -111,6 +118,8 @@ public final class Transformer {
                     b.v.append(try linear(p + "attn_v.\(h)"))
                 }
             }
+            b.attnIn = LinearGroup(b.qkv.map { [$0] } ?? (b.q.count == 1 ? b.q + b.k + b.v : []))
+            b.ffnIn = LinearGroup((b.gate.map { [$0] } ?? []) + [b.up])
             blocks.append(b)
         }
         self.blocks = blocks
@@ -182,9 +191,9 @@ public final class Transformer {
     /// One batch of at most `state.maxTokens` tokens.
     private func forwardChunk(_ tokens: UnsafeBufferPointer<Int>, startPos p0: Int, state s: RunState, pool: WorkerPool,
                               allLogits: UnsafeMutablePointer<Float>?, lastChunk: Bool) {
-        let c = config, n = tokens.count, D = c.dim, H = c.hiddenDim, hd = c.headDim, T = c.contextLength
-        let kvDim = c.nKVHeads * hd
-        let x = s.x.pointer, xb = s.xb.pointer, xb2 = s.xb2.pointer, q = s.q.pointer
+        let c = config, n = tokens.count, D = c.dim, H = c.hiddenDim, hd = c.headDim
+        let kvDim = c.nKVHeads * hd, qkvLd = D + 2 * kvDim
+        let x = s.x.pointer, xb = s.xb.pointer, xb2 = s.xb2.pointer, qkv = s.qkv.pointer, hb = s.hb.pointer
         let scratch = s.linearScratch
 
         // 1. Token (and learned position) embeddings.
@@ -197,38 +206,30 @@ public final class Transformer {
         }
 
         for (l, b) in blocks.enumerated() {
-            let kc = s.keyCache.pointer + (l * T + p0) * kvDim, vc = s.valueCache.pointer + (l * T + p0) * kvDim
             // 2. Attention input: the block norm, or the raw stream for BitGPT.
             let xin = UnsafePointer(b.attnNorm == nil ? x : xb)
             if let g = b.attnNorm { norm(xb, x, gain: g, bias: b.attnNormBias, n: n) }
-            // 3. Queries into q, keys and values straight into the cache.
-            switch c.architecture {
-            case .gpt2:
-                guard let qkv = b.qkv else { break }
-                qkv.forward(s.qkv.pointer, ld: 3 * D, xin, n: n, scratch: scratch, pool: pool)
-                for t in 0..<n {
-                    let row = s.qkv.pointer + t * 3 * D
-                    (q + t * D).update(from: row, count: D)
-                    (kc + t * kvDim).update(from: row + D, count: D)
-                    (vc + t * kvDim).update(from: row + 2 * D, count: D)
-                }
-            case .llama:
-                b.q[0].forward(q, ld: D, xin, n: n, scratch: scratch, pool: pool)
-                b.k[0].forward(kc, ld: kvDim, xin, n: n, scratch: scratch, pool: pool)
-                b.v[0].forward(vc, ld: kvDim, xin, n: n, scratch: scratch, pool: pool)
-            case .bitgpt:
-                for h in 0..<c.nHeads {
-                    b.q[h].forward(q + h * hd, ld: D, xin, n: n, scratch: scratch, pool: pool)
-                    b.k[h].forward(kc + h * hd, ld: kvDim, xin, n: n, scratch: scratch, pool: pool)
-                    b.v[h].forward(vc + h * hd, ld: kvDim, xin, n: n, scratch: scratch, pool: pool)
+            // 3. Queries, keys and values of the new tokens, side by side: (n, dim + 2·kvDim).
+            if let group = b.attnIn {
+                group.forward(qkv, ld: qkvLd, xin, n: n, scratch: scratch, pool: pool)
+            } else if let f = b.qkv {
+                f.forward(qkv, ld: qkvLd, xin, n: n, scratch: scratch, pool: pool)
+            } else {
+                // One q/k/v triple (llama) or one per head (BitGPT), each with its own norm.
+                for h in b.q.indices {
+                    b.q[h].forward(qkv + h * hd, ld: qkvLd, xin, n: n, scratch: scratch, pool: pool)
+                    b.k[h].forward(qkv + D + h * hd, ld: qkvLd, xin, n: n, scratch: scratch, pool: pool)
+                    b.v[h].forward(qkv + D + kvDim + h * hd, ld: qkvLd, xin, n: n, scratch: scratch, pool: pool)
                 }
             }
-            // 4. RoPE on the new queries and keys.
-            if let r = rope {
-                for t in 0..<n {
-                    r.rotate(q + t * D, heads: c.nHeads, position: p0 + t)
-                    r.rotate(kc + t * kvDim, heads: c.nKVHeads, position: p0 + t)
+            // 4. RoPE on the new queries and keys, then keys and values into the cache.
+            for t in 0..<n {
+                let row = qkv + t * qkvLd
+                if let r = rope {
+                    r.rotate(row, heads: c.nHeads, position: p0 + t)
+                    r.rotate(row + D, heads: c.nKVHeads, position: p0 + t)
                 }
+                s.cacheKeysAndValues(layer: l, position: p0 + t, keys: row + D, values: row + D + kvDim)
             }
             // 5. Causal attention, one head per work item, into xb2.
             attention(layer: l, startPos: p0, n: n, state: s, pool: pool)
@@ -238,13 +239,21 @@ public final class Transformer {
             // 7. MLP and residual.
             let min = UnsafePointer(b.ffnNorm == nil ? x : xb)
             if let g = b.ffnNorm { norm(xb, x, gain: g, bias: b.ffnNormBias, n: n) }
-            let hb = s.hb.pointer
             if let gate = b.gate {
-                gate.forward(hb, ld: H, min, n: n, scratch: scratch, pool: pool)
-                b.up.forward(s.hb2.pointer, ld: H, min, n: n, scratch: scratch, pool: pool)
-                swigluInPlace(hb, s.hb2.pointer, count: n * H)
+                // gate | up per token, (n, 2·hidden); then silu(gate)·up packed to (n, hidden) in place.
+                if let group = b.ffnIn {
+                    group.forward(hb, ld: 2 * H, min, n: n, scratch: scratch, pool: pool)
+                } else {
+                    gate.forward(hb, ld: 2 * H, min, n: n, scratch: scratch, pool: pool)
+                    b.up.forward(hb + H, ld: 2 * H, min, n: n, scratch: scratch, pool: pool)
+                }
+                for t in 0..<n { swiglu(hb + t * H, gate: hb + 2 * t * H, up: hb + 2 * t * H + H, count: H) }
             } else {
-                b.up.forward(hb, ld: H, min, n: n, scratch: scratch, pool: pool)
+                if let group = b.ffnIn {
+                    group.forward(hb, ld: H, min, n: n, scratch: scratch, pool: pool)
+                } else {
+                    b.up.forward(hb, ld: H, min, n: n, scratch: scratch, pool: pool)
+                }
                 switch c.activation {
                 case .gelu: geluInPlace(hb, count: n * H)
                 case .relu: reluInPlace(hb, count: n * H)
@@ -285,33 +294,27 @@ public final class Transformer {
     /// Causal attention for `n` new tokens at `startPos…`, reading the layer's cache; output (n, dim) in `xb2`.
     ///
     /// For query head h (kv head `h / (n_heads / n_kv_heads)`) and the token at position p:
-    /// `softmax(q·k_s / √hd over s ≤ p) · v`. Heads are split across threads; each head's
-    /// arithmetic is the same whatever the split.
+    /// `softmax(q·k_s / √hd over s ≤ p) · v` (`bgpt_k_attend_*`). Heads are split across threads;
+    /// each head's arithmetic is the same whatever the split.
     private func attention(layer l: Int, startPos p0: Int, n: Int, state s: RunState, pool: WorkerPool) {
         let c = config, D = c.dim, hd = c.headDim, T = c.contextLength, kvDim = c.nKVHeads * hd
-        let group = c.nHeads / c.nKVHeads
+        let group = c.nHeads / c.nKVHeads, qkvLd = D + 2 * kvDim
         let scale = 1 / Float(hd).squareRoot()
-        let q = s.q.pointer, out = s.xb2.pointer, att = s.att.pointer
-        let keys = s.keyCache.pointer + l * T * kvDim, values = s.valueCache.pointer + l * T * kvDim
+        let q = s.qkv.pointer, out = s.xb2.pointer, att = s.att.pointer
+        let f16 = s.kvType == .f16
         pool.forRanges(c.nHeads) { h0, h1 in
             for h in h0..<h1 {
                 let kvh = h / group
-                let a = att + h * T
+                let kt = s.keyCache.pointer + ((l * c.nKVHeads + kvh) * hd * T) * s.kvType.byteSize
+                let v = s.valueCache.pointer + (l * T * kvDim + kvh * hd) * s.kvType.byteSize
                 for t in 0..<n {
-                    let pos = p0 + t
-                    let qh = q + t * D + h * hd
-                    for j in 0...pos {
-                        let k = keys + j * kvDim + kvh * hd
-                        var dot: Float = 0
-                        for i in 0..<hd { dot += qh[i] * k[i] }
-                        a[j] = dot * scale
-                    }
-                    softmax(a, count: pos + 1)
-                    let o = out + t * D + h * hd
-                    for i in 0..<hd { o[i] = 0 }
-                    for j in 0...pos {
-                        let v = values + j * kvDim + kvh * hd, w = a[j]
-                        for i in 0..<hd { o[i] += w * v[i] }
+                    let qh = q + t * qkvLd + h * hd, o = out + t * D + h * hd
+                    if f16 {
+                        bgpt_k_attend_f16(o, qh, UnsafeRawPointer(kt).assumingMemoryBound(to: UInt16.self), T,
+                                          UnsafeRawPointer(v).assumingMemoryBound(to: UInt16.self), kvDim, hd, p0 + t + 1, scale, att + h * T)
+                    } else {
+                        bgpt_k_attend_f32(o, qh, UnsafeRawPointer(kt).assumingMemoryBound(to: Float.self), T,
+                                          UnsafeRawPointer(v).assumingMemoryBound(to: Float.self), kvDim, hd, p0 + t + 1, scale, att + h * T)
                     }
                 }
             }

@@ -57,6 +57,18 @@ void bgpt_k_matmul_f16(float *out, size_t ld, const uint16_t *w, const float *x,
 /// As bgpt_k_matmul_f32 for bfloat16 W.
 void bgpt_k_matmul_bf16(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols, size_t r0, size_t r1, size_t n);
 
+/// Causal attention of one query head over `npos` cached positions, into out (hd):
+///   s_j = (Σ_i q[i]·K[i][j]) · scale, p = softmax(s), out[i] = Σ_j p_j·V[j][i]   (0 ≤ j < npos).
+/// K is cached transposed: K[i][j] = kt[i·kt_ld + j]; V[j][i] = v[j·v_ld + i]; att (npos) is scratch
+/// and holds p on return. Every variant performs the same float operations in the same order
+/// (kernels_attention.c), so all give identical results. npos = 0 writes nothing.
+void bgpt_k_attend_f32(float *out, const float *q, const float *kt, size_t kt_ld, const float *v, size_t v_ld,
+                       size_t hd, size_t npos, float scale, float *att);
+
+/// As bgpt_k_attend_f32 with K and V cached as IEEE binary16 (converted exactly to f32 on load).
+void bgpt_k_attend_f16(float *out, const float *q, const uint16_t *kt, size_t kt_ld, const uint16_t *v, size_t v_ld,
+                       size_t hd, size_t npos, float scale, float *att);
+
 /// Name of the instruction-set variant chosen at run time ("scalar", "avx2", "avx512vnni", ...).
 const char *bgpt_k_variant(void);
 

@@ -29,6 +29,10 @@ typedef struct bgpt_k_table {
                        size_t n);
     void (*matmul_bf16)(float *out, size_t ld, const uint16_t *w, const float *x, size_t cols, size_t r0, size_t r1,
                         size_t n);
+    void (*attend_f32)(float *out, const float *q, const float *kt, size_t kt_ld, const float *v, size_t v_ld,
+                       size_t hd, size_t npos, float scale, float *att);
+    void (*attend_f16)(float *out, const float *q, const uint16_t *kt, size_t kt_ld, const uint16_t *v,
+                       size_t v_ld, size_t hd, size_t npos, float scale, float *att);
 } bgpt_k_table;
 
 /// The table of the variant called `name` ("scalar", "avx2" or "avx512vnni"; "avx512" is accepted

@@ -1,0 +1,165 @@
+// Causal attention of one query head over the KV cache (bitgpt_kernels.h bgpt_k_attend_*), in every
+// variant.
+//
+// The keys are cached transposed, K[i][j] at kt + i·kt_ld + j (dimension i, position j), so the
+// score of position j is formed in one SIMD lane: acc_j = 0, then acc_j = acc_j + q[i]·K[i][j] for
+// i = 0, 1, … (a product rounded, then a sum rounded: no fused multiply-add). That is exactly the
+// scalar loop, in every variant, so scores, probabilities and outputs are the same in all of
+// them and equal to the NumPy reference's (tools/reference.py), which sums in index order too.
+// Softmax: the maximum, e_j = exp(s_j − max) in double rounded once to float, the sum of e_j in
+// index order, p_j = e_j · (1/sum). Output: o = 0, then o = o + p_j·V[j] for j = 0, 1, …
+#include "kernels_internal.h"
+#include <math.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#pragma clang fp contract(off)
+
+static inline float f16_bits_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else {  // subnormal: normalize
+            int e = -1;
+            do { e++; man <<= 1; } while ((man & 0x400) == 0);
+            bits = sign | ((uint32_t)(112 - e) << 23) | ((man & 0x3ff) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/// Softmax of att[0..npos) in place; shared by every variant (the exponentials are scalar).
+static inline void softmax_rows(float *att, size_t npos, float m) {
+    float sum = 0;
+    for (size_t j = 0; j < npos; j++) {
+        float e = (float)exp((double)(att[j] - m));
+        att[j] = e;
+        sum += e;
+    }
+    float inv = 1 / sum;
+    for (size_t j = 0; j < npos; j++) att[j] *= inv;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar reference (also the AVX2 variant, compiled for AVX2 so the position and dimension loops
+// vectorize; contraction stays off).
+
+#define ATTEND_GENERIC(NAME, ATTR, KT, LOAD)                                                            \
+    ATTR void NAME(float *out, const float *q, const KT *kt, size_t kt_ld, const KT *v, size_t v_ld,    \
+                   size_t hd, size_t npos, float scale, float *att) {                                   \
+        if (npos == 0) return;                                                                          \
+        for (size_t j = 0; j < npos; j++) att[j] = 0;                                                   \
+        for (size_t i = 0; i < hd; i++) {                                                               \
+            const KT *row = kt + i * kt_ld;                                                             \
+            float qi = q[i];                                                                            \
+            for (size_t j = 0; j < npos; j++) {                                                         \
+                float p = qi * LOAD(row[j]);                                                            \
+                att[j] = att[j] + p;                                                                    \
+            }                                                                                           \
+        }                                                                                               \
+        float m = att[0] * scale;                                                                       \
+        for (size_t j = 0; j < npos; j++) {                                                             \
+            att[j] = att[j] * scale;                                                                    \
+            if (att[j] > m) m = att[j];                                                                 \
+        }                                                                                               \
+        softmax_rows(att, npos, m);                                                                     \
+        for (size_t i = 0; i < hd; i++) out[i] = 0;                                                     \
+        for (size_t j = 0; j < npos; j++) {                                                             \
+            const KT *vj = v + j * v_ld;                                                                \
+            float pj = att[j];                                                                          \
+            for (size_t i = 0; i < hd; i++) {                                                           \
+                float p = pj * LOAD(vj[i]);                                                             \
+                out[i] = out[i] + p;                                                                    \
+            }                                                                                           \
+        }                                                                                               \
+    }
+
+#define LOAD_F32(x) (x)
+#define LOAD_F16(x) f16_bits_to_f32(x)
+ATTEND_GENERIC(bgpt_k_attend_f32_scalar, , float, LOAD_F32)
+ATTEND_GENERIC(bgpt_k_attend_f16_scalar, , uint16_t, LOAD_F16)
+
+#if defined(__x86_64__)
+#define LOAD_F16C(x) _cvtsh_ss(x)
+ATTEND_GENERIC(bgpt_k_attend_f32_avx2, __attribute__((target("avx2,f16c"))), float, LOAD_F32)
+ATTEND_GENERIC(bgpt_k_attend_f16_avx2, __attribute__((target("avx2,f16c"))), uint16_t, LOAD_F16C)
+
+// ---------------------------------------------------------------------------------------------
+// AVX-512: scores for 64 positions at a time (four independent accumulators), masked tail.
+
+#define TGT512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c")))
+#define FN512 static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,f16c")))
+
+FN512 __m512 load16_f32(const float *p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+FN512 __m512 load16_f16(const uint16_t *p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+
+static inline __mmask16 mask16(size_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
+
+#define ATTEND512(NAME, KT, LOAD16)                                                                      \
+    TGT512 void NAME(float *out, const float *q, const KT *kt, size_t kt_ld, const KT *v, size_t v_ld,  \
+                     size_t hd, size_t npos, float scale, float *att) {                                 \
+        if (npos == 0) return;                                                                           \
+        const __m512 vs = _mm512_set1_ps(scale);                                                         \
+        __m512 vmax = _mm512_set1_ps(-INFINITY);                                                         \
+        for (size_t j0 = 0; j0 < npos; j0 += 64) {                                                       \
+            __mmask16 m0 = mask16(npos - j0), m1 = npos > j0 + 16 ? mask16(npos - j0 - 16) : 0;          \
+            __mmask16 m2 = npos > j0 + 32 ? mask16(npos - j0 - 32) : 0;                                  \
+            __mmask16 m3 = npos > j0 + 48 ? mask16(npos - j0 - 48) : 0;                                  \
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                  \
+            for (size_t i = 0; i < hd; i++) {                                                            \
+                const KT *row = kt + i * kt_ld + j0;                                                     \
+                __m512 qi = _mm512_set1_ps(q[i]);                                                        \
+                a0 = _mm512_add_ps(a0, _mm512_mul_ps(qi, LOAD16(row, m0)));                              \
+                if (m1) a1 = _mm512_add_ps(a1, _mm512_mul_ps(qi, LOAD16(row + 16, m1)));                 \
+                if (m2) a2 = _mm512_add_ps(a2, _mm512_mul_ps(qi, LOAD16(row + 32, m2)));                 \
+                if (m3) a3 = _mm512_add_ps(a3, _mm512_mul_ps(qi, LOAD16(row + 48, m3)));                 \
+            }                                                                                            \
+            a0 = _mm512_mul_ps(a0, vs); a1 = _mm512_mul_ps(a1, vs);                                      \
+            a2 = _mm512_mul_ps(a2, vs); a3 = _mm512_mul_ps(a3, vs);                                      \
+            vmax = _mm512_mask_max_ps(vmax, m0, vmax, a0);                                               \
+            vmax = _mm512_mask_max_ps(vmax, m1, vmax, a1);                                               \
+            vmax = _mm512_mask_max_ps(vmax, m2, vmax, a2);                                               \
+            vmax = _mm512_mask_max_ps(vmax, m3, vmax, a3);                                               \
+            _mm512_mask_storeu_ps(att + j0, m0, a0);                                                     \
+            if (m1) _mm512_mask_storeu_ps(att + j0 + 16, m1, a1);                                        \
+            if (m2) _mm512_mask_storeu_ps(att + j0 + 32, m2, a2);                                        \
+            if (m3) _mm512_mask_storeu_ps(att + j0 + 48, m3, a3);                                        \
+        }                                                                                                \
+        softmax_rows(att, npos, _mm512_reduce_max_ps(vmax));                                             \
+        for (size_t i0 = 0; i0 < hd; i0 += 64) {                                                         \
+            __mmask16 m0 = mask16(hd - i0), m1 = hd > i0 + 16 ? mask16(hd - i0 - 16) : 0;                \
+            __mmask16 m2 = hd > i0 + 32 ? mask16(hd - i0 - 32) : 0;                                      \
+            __mmask16 m3 = hd > i0 + 48 ? mask16(hd - i0 - 48) : 0;                                      \
+            __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;                                  \
+            for (size_t j = 0; j < npos; j++) {                                                          \
+                const KT *vj = v + j * v_ld + i0;                                                        \
+                __m512 pj = _mm512_set1_ps(att[j]);                                                      \
+                o0 = _mm512_add_ps(o0, _mm512_mul_ps(pj, LOAD16(vj, m0)));                               \
+                if (m1) o1 = _mm512_add_ps(o1, _mm512_mul_ps(pj, LOAD16(vj + 16, m1)));                  \
+                if (m2) o2 = _mm512_add_ps(o2, _mm512_mul_ps(pj, LOAD16(vj + 32, m2)));                  \
+                if (m3) o3 = _mm512_add_ps(o3, _mm512_mul_ps(pj, LOAD16(vj + 48, m3)));                  \
+            }                                                                                            \
+            _mm512_mask_storeu_ps(out + i0, m0, o0);                                                     \
+            if (m1) _mm512_mask_storeu_ps(out + i0 + 16, m1, o1);                                        \
+            if (m2) _mm512_mask_storeu_ps(out + i0 + 32, m2, o2);                                        \
+            if (m3) _mm512_mask_storeu_ps(out + i0 + 48, m3, o3);                                        \
+        }                                                                                                \
+    }
+
+ATTEND512(bgpt_k_attend_f32_avx512, float, load16_f32)
+ATTEND512(bgpt_k_attend_f16_avx512, uint16_t, load16_f16)
+#else
+// Not x86: the "avx2" and "avx512" tables are never chosen; alias them to the scalar code.
+ATTEND_GENERIC(bgpt_k_attend_f32_avx2, , float, LOAD_F32)
+ATTEND_GENERIC(bgpt_k_attend_f16_avx2, , uint16_t, LOAD_F16)
+ATTEND_GENERIC(bgpt_k_attend_f32_avx512, , float, LOAD_F32)
+ATTEND_GENERIC(bgpt_k_attend_f16_avx512, , uint16_t, LOAD_F16)
+#endif

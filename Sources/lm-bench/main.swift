@@ -5,7 +5,7 @@ import Foundation
 
 /// `lm-bench`: prompt and decode speed of the runtime on random Llama-shape models.
 @main
-struct LMBench: ParsableCommand {
+struct LMBench: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-bench",
         abstract: "Measure prompt and decode tokens/s on random Llama-shape models (f32, i8, t2, t1).",

@@ -5,7 +5,7 @@ import BitGPTConvert
 
 /// `lm-convert`: turn a PyTorch, safetensors or llama2.c checkpoint into a .bgpt model.
 @main
-struct LMConvert: ParsableCommand {
+struct LMConvert: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-convert",
         abstract: "Convert a nanoGPT, BitGPT, lilLM, LightGPT or llama2.c checkpoint (.pt, .safetensors, .bin) to .bgpt.",
@@ -74,6 +74,6 @@ struct LMConvert: ParsableCommand {
             throw FileFailure(input, error)
         }
         progress?.finish()
-        print(ConvertReport.text(summary, output: output), terminator: "")
+        StandardOutput.write(ConvertReport.text(summary, output: output))
     }
 }

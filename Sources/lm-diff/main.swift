@@ -5,7 +5,7 @@ import BitGPTConvert
 
 /// `lm-diff`: compare two .bgpt models.
 @main
-struct LMDiff: ParsableCommand {
+struct LMDiff: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-diff",
         abstract: "Compare two .bgpt models: metadata, tensor sets, and per tensor shape, dtype, max abs diff, relative RMS error, cosine.",
@@ -31,10 +31,10 @@ struct LMDiff: ParsableCommand {
     func run() throws {
         let fa = try openModelFile(a), fb = try openModelFile(b)
         let diff = ModelDiff(fa, fb)
-        print(json ? diff.json() : diff.text(), terminator: json ? "\n" : "")
+        StandardOutput.write(json ? diff.json() + "\n" : diff.text())
         if let p = prompt {
             let r = try ModelDiff.compareLogits(fa, fb, prompt: p)
-            print(String(format: "logits: %d positions, max abs diff %.3e, cosine %.8f, mean KL %.3e nats, top-1 agrees on %d/%d",
+            StandardOutput.print(String(format: "logits: %d positions, max abs diff %.3e, cosine %.8f, mean KL %.3e nats, top-1 agrees on %d/%d",
                          r.rows, r.error.maxAbs, r.error.cosine, r.meanKL, r.top1Agree, r.rows))
             if let t = tolerance, r.error.maxAbs > t { throw ExitCode(2) }
         }

@@ -4,7 +4,7 @@ import BitGPTCLI
 
 /// `lm-init`: write a model with random weights.
 @main
-struct LMInit: ParsableCommand {
+struct LMInit: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-init",
         abstract: "Write a .bgpt model of any family with random weights (for benchmarks and tests).",

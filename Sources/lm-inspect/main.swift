@@ -5,7 +5,7 @@ import Foundation
 
 /// `lm-inspect`: what is inside a .bgpt file.
 @main
-struct LMInspect: ParsableCommand {
+struct LMInspect: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-inspect",
         abstract: "Show the architecture, tokenizer and tensors of a .bgpt model.",
@@ -47,12 +47,12 @@ struct LMInspect: ParsableCommand {
         }
         let report = InspectReport(file: file, path: model, pattern: tensors)
         if json {
-            print(report.json(metadataOnly: metadata))
+            StandardOutput.print(report.json(metadataOnly: metadata))
         } else if metadata {
-            print(report.metadataText(), terminator: "")
+            StandardOutput.write(report.metadataText())
         } else {
-            print(report.text(), terminator: "")
+            StandardOutput.write(report.text())
         }
-        if verify && !json { print("verify: all \(file.tensors.count) tensor checksums match") }
+        if verify && !json { StandardOutput.print("verify: all \(file.tensors.count) tensor checksums match") }
     }
 }

@@ -5,7 +5,7 @@ import BitGPTConvert
 
 /// `lm-quantize`: re-encode a .bgpt model's weights as int8, ternary or f16.
 @main
-struct LMQuantize: ParsableCommand {
+struct LMQuantize: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-quantize",
         abstract: "Re-encode the linear weights of a .bgpt model (int8, ternary, f16, ...), printing each tensor's size and error.",
@@ -46,6 +46,6 @@ struct LMQuantize: ParsableCommand {
             throw FileFailure(input, error)
         }
         progress?.finish()
-        print(report.text(), terminator: "")
+        StandardOutput.write(report.text())
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 
 /// `lm-run`: generate text from a .bgpt model.
 @main
-struct LMRun: ParsableCommand {
+struct LMRun: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-run",
         abstract: "Generate text with a .bgpt model (GPT-2/nanoGPT, BitGPT or Llama family).",
@@ -107,7 +107,7 @@ struct LMRun: ParsableCommand {
             for (i, c) in found.enumerated() {
                 var bytes: [UInt8] = []
                 for id in c.tokens { bytes += generation.pieceBytes(id) }
-                print(String(format: "[%d] logprob %.4f: ", i + 1, c.logProb) + generation.promptText(ids) + String(decoding: bytes, as: UTF8.self))
+                StandardOutput.print(String(format: "[%d] logprob %.4f: ", i + 1, c.logProb) + generation.promptText(ids) + String(decoding: bytes, as: UTF8.self))
             }
             return
         }
@@ -144,10 +144,8 @@ struct LMRun: ParsableCommand {
     }
 }
 
-private func write(_ s: String) {
-    guard !s.isEmpty else { return }
-    FileHandle.standardOutput.write(Data(s.utf8))
-}
+/// Streams generated text: flushed at once, so each token shows as it is generated.
+private func write(_ s: String) { StandardOutput.write(s, flush: true) }
 
 private func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 

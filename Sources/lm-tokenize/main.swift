@@ -4,7 +4,7 @@ import BitGPTCLI
 
 /// `lm-tokenize`: encode text to ids, or ids to text, with any supported tokenizer.
 @main
-struct LMTokenize: ParsableCommand {
+struct LMTokenize: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-tokenize",
         abstract: "Encode text to token ids (or decode ids) with a .bgpt, SentencePiece, HF, GPT-2 or tiktoken tokenizer.",
@@ -47,25 +47,25 @@ struct LMTokenize: ParsableCommand {
         let (tok, _) = try TokenizeTool.load(tokenizer, pattern: pattern, special: special)
         let input = try text ?? TokenizeTool.readStdin()
         if batch {
-            print(try TokenizeTool.batch(tok, json: input, decode: decode, allowSpecial: !noSpecial))
+            StandardOutput.print(try TokenizeTool.batch(tok, json: input, decode: decode, allowSpecial: !noSpecial))
             return
         }
         if decode {
             let ids = try TokenizeTool.parseIds(input)
-            if pieces { print(try TokenizeTool.piecesText(tok, ids), terminator: "") } else { print(try tok.decode(ids)) }
+            if pieces { StandardOutput.write(try TokenizeTool.piecesText(tok, ids)) } else { StandardOutput.print(try tok.decode(ids)) }
             return
         }
         if let n = bench {
             let r = try TokenizeTool.benchmark(tok, input, repeats: n)
-            print(String(format: "encode %.2f MB/s, %d ids, %d bytes", r.mbPerSecond, r.ids, input.utf8.count))
+            StandardOutput.print(String(format: "encode %.2f MB/s, %d ids, %d bytes", r.mbPerSecond, r.ids, input.utf8.count))
             return
         }
         let ids: [Int]
         if noSpecial, let bpe = tok as? ByteLevelBPE { ids = try bpe.encode(input, allowSpecial: false) } else { ids = try tok.encode(input) }
         if pieces {
-            print(try TokenizeTool.piecesText(tok, ids), terminator: "")
+            StandardOutput.write(try TokenizeTool.piecesText(tok, ids))
         } else {
-            print(ids.map(String.init).joined(separator: " "))
+            StandardOutput.print(ids.map(String.init).joined(separator: " "))
         }
     }
 }

@@ -5,7 +5,7 @@ import BitGPTTrain
 import Foundation
 
 /// `lm-train`: trains a small GPT-2 or Llama family model (optionally BitLinear) on a text file.
-struct LMTrain: ParsableCommand {
+struct LMTrain: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-train",
         abstract: "Train a small GPT-2 or Llama model (optionally with ternary BitLinear layers) on a text file.",
@@ -74,7 +74,7 @@ struct LMTrain: ParsableCommand {
     }
 
     func train(_ world: Communicator) throws {
-        func print(_ s: String) { if world.isRoot { Swift.print(s) } }
+        func print(_ s: String) { if world.isRoot { StandardOutput.print(s) } }
         var o = TrainOptions(data: data)
         o.out = out
         o.tokenizer = TokenizerChoice(rawValue: tokenizer) ?? .char

@@ -54,7 +54,7 @@ struct LMConvert: BitGPTCommand {
 
     func run() throws {
         let tokenizerFiles = tokenizer.map { $0.split(separator: ",").map(String.init) } ?? []
-        try SameFile.refuse(output: output, inputs: [input] + tokenizerFiles)
+        try OutputPath.check(output, inputs: [input] + tokenizerFiles)
         var options = Converter.Options()
         options.layout = arch.flatMap { CheckpointLayout(rawValue: $0) }
         options.precision = PrecisionPolicy(linear: dtype.flatMap { DType(name: $0) },

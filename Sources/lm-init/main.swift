@@ -55,6 +55,7 @@ struct LMInit: BitGPTCommand {
         if let p = position { config.position = PositionKind(rawValue: p)! }
         config.ropePairing = RopePairing(rawValue: ropePairing)!
         if config.position == .rope && config.headDim % 2 != 0 { throw ValidationError("RoPE needs an even head dimension") }
+        try OutputPath.check(output)
         let progress = ProgressLine("init", total: Double(config.tensorSpecs.count), unit: "tensors")
         do {
             try RandomModel.write(config: config, to: output, linearType: DType(name: dtype)!, headType: DType(name: headDtype)!,

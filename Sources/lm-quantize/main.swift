@@ -2,6 +2,7 @@ import ArgumentParser
 import BitGPT
 import BitGPTCLI
 import BitGPTConvert
+import Foundation
 
 /// `lm-quantize`: re-encode a .bgpt model's weights as int8, ternary or f16.
 @main
@@ -31,7 +32,7 @@ struct LMQuantize: BitGPTCommand {
         guard DType(name: to) != nil else { throw ValidationError("--to \"\(to)\" is not a dtype (int8, ternary, t1, f16, bf16, f32)") }
         if output == nil && !dryRun && !inPlace { throw ValidationError("give an output path, --in-place, or --dry-run") }
         if inPlace && dryRun { throw ValidationError("give --in-place or --dry-run, not both") }
-        if inPlace, let o = output, !SameFile.same(o, input) {
+        if inPlace, let o = output, !OutputPath.same(o, input) {
             throw ValidationError("--in-place rewrites the input; do not give another output path (\(o))")
         }
         for t in tensorTypes {
@@ -40,8 +41,9 @@ struct LMQuantize: BitGPTCommand {
     }
 
     func run() throws {
-        let destination = dryRun ? nil : inPlace ? input : output
-        if let d = destination, !inPlace { try SameFile.refuse(output: d, inputs: [input], hint: "give another output path, or --in-place to rewrite it") }
+        // In place through a link rewrites the file it points to; the link stays.
+        let destination = dryRun ? nil : inPlace ? URL(fileURLWithPath: input).resolvingSymlinksInPath().path : output
+        if let d = destination, !inPlace { try OutputPath.check(d, inputs: [input], hint: "give another output path, or --in-place to rewrite it") }
         let rules = try tensorTypes.map { s throws in try TensorTypeRule(parsing: s) }
         var progress: ProgressLine?
         let report: Quantizer.Report

@@ -93,7 +93,7 @@ struct LMRun: BitGPTCommand {
         }
 
         if let out = logitsOut {
-            try SameFile.refuse(output: out, inputs: [model, promptFile])
+            try OutputPath.check(out, inputs: [model, promptFile])
             var all = [Float](repeating: 0, count: ids.count * config.vocabSize)
             try all.withUnsafeMutableBufferPointer { b in
                 try gen.start(prompt: ids, allLogits: b.baseAddress)

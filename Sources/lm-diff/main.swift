@@ -13,6 +13,8 @@ struct LMDiff: BitGPTCommand {
             Values are compared after decoding both tensors to f32, with b measured against a. \
             --prompt also compares the two models' logits at every position of a prompt: max difference, mean KL divergence and top-1 agreement.
 
+            Each tensor's checksum is checked as it is read; a damaged file is an error.
+
             Exit status: 0 when compared (and, with --tolerance, within it); 2 with --tolerance \
             when a tensor's max abs difference exceeds it, or the tensor sets or shapes differ; \
             1 on an error.
@@ -30,6 +32,12 @@ struct LMDiff: BitGPTCommand {
 
     func run() throws {
         let fa = try openModelFile(a), fb = try openModelFile(b)
+        // Every tensor is read below: each is checked against its stored checksum first.
+        for (file, path) in [(fa, a), (fb, b)] {
+            for t in file.tensors {
+                do { try file.checkChecksum(t) } catch { throw FileFailure(path, error) }
+            }
+        }
         let diff = ModelDiff(fa, fb)
         StandardOutput.write(json ? diff.json() + "\n" : diff.text())
         if let p = prompt {

@@ -14,7 +14,8 @@ struct LMQuantize: BitGPTCommand {
             Linear weights take --to; embeddings, the classifier, norms and biases keep their dtype \
             unless a --tensor-type rule (PATTERN=TYPE, glob on tensor names, last match wins) says \
             otherwise. For every tensor it prints the bytes before and after and the quantization \
-            error (RMSE and max abs, against the input's values). --dry-run writes nothing. \
+            error (RMSE and max abs, against the input's values). --dry-run writes nothing. Each \
+            tensor's checksum is checked as it is read; a damaged input is an error. \
             The output may not be the input file (by any path or link) unless --in-place is given: \
             then the input is rewritten through a temporary file, renamed over it when complete.
 

@@ -39,6 +39,7 @@ struct LMRun: BitGPTCommand {
     @Flag(help: "Print special tokens.") var special = false
     @Option(help: "Write the prompt's logits as float32 .npy (positions, vocab).") var logitsOut: String?
     @Flag(help: "Print timings and memory traffic to stderr.") var verbose = false
+    @Flag(help: "Check every tensor against its stored checksum before running (reads the whole file).") var verify = false
 
     func validate() throws {
         guard prompt == nil || promptFile == nil else { throw BadInput("give --prompt or --prompt-file, not both") }
@@ -58,6 +59,9 @@ struct LMRun: BitGPTCommand {
         let clock = ContinuousClock()
         let t0 = clock.now
         let file = try openModelFile(model)
+        if verify {
+            do { try file.verify() } catch { throw FileFailure(model, error) }
+        }
         let net: Transformer
         let tokenizer: any Tokenizer
         do {

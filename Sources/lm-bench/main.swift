@@ -39,6 +39,9 @@ struct LMBench: BitGPTCommand {
         }
         guard let classifier = DType(name: classifierDtype) else { throw BenchFailure("unknown dtype \(classifierDtype)") }
         let counts = threads.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+        if let why = threads.split(separator: ",").compactMap({ Int($0) }).lazy.compactMap(ThreadLimit.problem).first {
+            throw BenchFailure("--threads: \(why)")
+        }
         guard !counts.isEmpty, promptTokens > 0, promptTokens <= 256, decodeTokens > 0, runs > 0 else {
             throw BenchFailure("need thread counts ≥ 1, 1 ≤ --prompt-tokens ≤ 256, --decode-tokens ≥ 1, --runs ≥ 1")
         }

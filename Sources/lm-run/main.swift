@@ -32,7 +32,7 @@ struct LMRun: BitGPTCommand {
     @Option(help: "Drop tokens below this fraction of the top probability; 0 = off.") var minP: Float = 0
     @Option(help: "Repetition penalty over the last 64 tokens; 1 = off.") var repeatPenalty: Float = 1.0
     @Option(help: "Random seed.") var seed: UInt64 = 1337
-    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Threads, 1 to 1024 (default: all cores).") var threads: Int?
     @Option(help: "Beam search width (enables beam search).") var beamWidth: Int?
     @Option(help: "Beam search: completed candidates to print.") var numCandidates: Int = 3
     @Flag(help: "Do not stop at the end-of-sequence token.") var ignoreEos = false
@@ -50,7 +50,7 @@ struct LMRun: BitGPTCommand {
         guard topP > 0, topP <= 1 else { throw BadInput("--top-p must be in (0, 1]") }
         guard minP >= 0, minP < 1 else { throw BadInput("--min-p must be in [0, 1)") }
         guard repeatPenalty > 0, repeatPenalty.isFinite else { throw BadInput("--repeat-penalty must be positive") }
-        if let t = threads, t < 1 { throw BadInput("--threads must be at least 1") }
+        if let t = threads, let why = ThreadLimit.problem(t) { throw BadInput("--threads: \(why)") }
         if let w = beamWidth, w < 1 { throw BadInput("--beam-width must be at least 1") }
         guard numCandidates >= 1 else { throw BadInput("--num-candidates must be at least 1") }
     }

@@ -20,9 +20,9 @@ struct LMBench: BitGPTCommand {
     @Option(help: "Linear dtypes (comma-separated).") var dtypes: String = "f32,i8,t2,t1"
     @Option(help: "dtype of the tied embedding, which is also the classifier.") var classifierDtype: String = "f32"
     @Option(help: "Thread counts (comma-separated).") var threads: String = "1,2"
-    @Option(help: "Prompt tokens of the batched pass.") var promptTokens: Int = 128
-    @Option(help: "Tokens decoded one at a time.") var decodeTokens: Int = 32
-    @Option(help: "Runs per configuration (median reported).") var runs: Int = 3
+    @Option(parsing: .unconditional, help: "Prompt tokens of the batched pass.") var promptTokens: Int = 128
+    @Option(parsing: .unconditional, help: "Tokens decoded one at a time.") var decodeTokens: Int = 32
+    @Option(parsing: .unconditional, help: "Runs per configuration (median reported).") var runs: Int = 3
     @Option(help: "Directory for the model files (default: a temporary one, removed after).") var dir: String?
 
     func run() throws {

@@ -35,10 +35,10 @@ struct LMConvert: BitGPTCommand {
     var tokenizer: String?
     @Option(help: "Model name for general.name (default: output file stem).")
     var name: String?
-    @Option(help: "Query heads, when the checkpoint does not record them.") var nHeads: Int?
-    @Option(help: "Key/value heads, when the checkpoint does not record them.") var nKvHeads: Int?
-    @Option(help: "Context length (positions), when the checkpoint does not record it.") var contextLength: Int?
-    @Option(help: "Norm epsilon override.") var normEps: Float?
+    @Option(parsing: .unconditional, help: "Query heads, when the checkpoint does not record them.") var nHeads: Int?
+    @Option(parsing: .unconditional, help: "Key/value heads, when the checkpoint does not record them.") var nKvHeads: Int?
+    @Option(parsing: .unconditional, help: "Context length (positions), when the checkpoint does not record it.") var contextLength: Int?
+    @Option(parsing: .unconditional, help: "Norm epsilon override.") var normEps: Float?
     @Option(name: .customLong("allow-global"), help: "Extra pickled class to keep as an opaque record (module.Name); repeatable.")
     var allowGlobals: [String] = []
 

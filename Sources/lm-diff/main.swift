@@ -22,7 +22,7 @@ struct LMDiff: BitGPTCommand {
 
     @Argument(help: "Reference model (a).") var a: String
     @Argument(help: "Compared model (b).") var b: String
-    @Option(help: "Largest allowed max abs difference per tensor; beyond it the exit status is 2.") var tolerance: Double?
+    @Option(parsing: .unconditional, help: "Largest allowed max abs difference per tensor; beyond it the exit status is 2.") var tolerance: Double?
     @Flag(help: "Print JSON (schema bitgpt.diff/1).") var json = false
     @Option(help: "Also compare the logits of both models on this prompt.") var prompt: String?
 

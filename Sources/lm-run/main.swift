@@ -24,17 +24,17 @@ struct LMRun: BitGPTCommand {
     @Argument(help: "Model .bgpt file.") var model: String
     @Option(help: "Prompt text.") var prompt: String?
     @Option(help: "Read the prompt from this file.") var promptFile: String?
-    @Option(help: "Samples to generate.") var numSamples: Int = 2
-    @Option(help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
-    @Option(help: "Sampling temperature; 0 = greedy.") var temperature: Float = 1.0
-    @Option(help: "Keep the k most likely tokens; 0 = off.") var topK: Int = 200
-    @Option(help: "Nucleus sampling threshold in (0, 1]; 1 = off.") var topP: Float = 1.0
-    @Option(help: "Drop tokens below this fraction of the top probability; 0 = off.") var minP: Float = 0
-    @Option(help: "Repetition penalty over the last 64 tokens; 1 = off.") var repeatPenalty: Float = 1.0
-    @Option(help: "Random seed.") var seed: UInt64 = 1337
-    @Option(help: "Threads, 1 to 1024 (default: all cores).") var threads: Int?
-    @Option(help: "Beam search width (enables beam search).") var beamWidth: Int?
-    @Option(help: "Beam search: completed candidates to print.") var numCandidates: Int = 3
+    @Option(parsing: .unconditional, help: "Samples to generate.") var numSamples: Int = 2
+    @Option(parsing: .unconditional, help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy.") var temperature: Float = 1.0
+    @Option(parsing: .unconditional, help: "Keep the k most likely tokens; 0 = off.") var topK: Int = 200
+    @Option(parsing: .unconditional, help: "Nucleus sampling threshold in (0, 1]; 1 = off.") var topP: Float = 1.0
+    @Option(parsing: .unconditional, help: "Drop tokens below this fraction of the top probability; 0 = off.") var minP: Float = 0
+    @Option(parsing: .unconditional, help: "Repetition penalty over the last 64 tokens; 1 = off.") var repeatPenalty: Float = 1.0
+    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1337
+    @Option(parsing: .unconditional, help: "Threads, 1 to 1024 (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Beam search width (enables beam search).") var beamWidth: Int?
+    @Option(parsing: .unconditional, help: "Beam search: completed candidates to print.") var numCandidates: Int = 3
     @Flag(help: "Do not stop at the end-of-sequence token.") var ignoreEos = false
     @Flag(help: "Print special tokens.") var special = false
     @Option(help: "Write the prompt's logits as float32 .npy (positions, vocab).") var logitsOut: String?

@@ -30,7 +30,8 @@ extension BitGPTCommand {
             terminate(0)
         } catch {
             let code = exitCode(for: error)
-            let text = fullMessage(for: error)
+            // A Foundation error that escaped a tool prints as its reason, not as a dump.
+            let text = ErrorText.isFoundation(error) ? "Error: " + ErrorText.short(error) : fullMessage(for: error)
             if code == .success {
                 // --help, --version: the text is the output.
                 if !text.isEmpty { StandardOutput.print(text) }

@@ -14,7 +14,8 @@ struct LMBench: BitGPTCommand {
             in each dtype) into --dir (reused if present), measures the read bandwidth with a streaming \
             loop, then reports the median of --runs runs per model and thread count, the weight \
             bytes read per token and the bandwidth bound (bandwidth / bytes per token).
-            """)
+            """,
+        version: BitGPTVersion.string)
 
     @Option(help: "Shapes: 15m, 100m (comma-separated).") var sizes: String = "15m"
     @Option(help: "Linear dtypes (comma-separated).") var dtypes: String = "f32,i8,t2,t1"

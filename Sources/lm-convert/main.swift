@@ -18,7 +18,8 @@ struct LMConvert: BitGPTCommand {
             override per tensor, e.g. --tensor-type 'blk.*.ffn_down=int8' (last match wins).
 
             Exit status: 0 on success, 1 on any error (the output is never left half-written).
-            """)
+            """,
+        version: BitGPTVersion.string)
 
     @Argument(help: "Input checkpoint: .pt/.pth (torch.save), .safetensors, or llama2.c .bin.")
     var input: String
@@ -73,7 +74,7 @@ struct LMConvert: BitGPTCommand {
             }
         } catch {
             progress?.finish()
-            throw FileFailure(input, error)
+            throw ErrorText.blame(error, input: input, output: output)
         }
         progress?.finish()
         StandardOutput.write(ConvertReport.text(summary, output: output))

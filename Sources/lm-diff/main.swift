@@ -18,7 +18,8 @@ struct LMDiff: BitGPTCommand {
             Exit status: 0 when compared (and, with --tolerance, within it); 2 with --tolerance \
             when a tensor's max abs difference exceeds it, or the tensor sets or shapes differ; \
             1 on an error.
-            """)
+            """,
+        version: BitGPTVersion.string)
 
     @Argument(help: "Reference model (a).") var a: String
     @Argument(help: "Compared model (b).") var b: String

@@ -14,7 +14,8 @@ struct LMInit: BitGPTCommand {
 
             Exit status: 0 on success, 1 on a bad setting or a write error (the destination is \
             never left half-written).
-            """)
+            """,
+        version: BitGPTVersion.string)
 
     @Argument(help: "Output .bgpt path.")
     var output: String

@@ -15,8 +15,9 @@ struct LMInspect: BitGPTCommand {
             totals per dtype, per layer and for the whole model.
 
             Exit status: 0 on success; 1 when the file cannot be read, is not a valid .bgpt file, \
-            or (with --verify) a tensor fails its checksum.
-            """)
+            (with --verify) a tensor fails its checksum, or --tensors matches no tensor.
+            """,
+        version: BitGPTVersion.string)
 
     @Argument(help: "The .bgpt file.")
     var model: String
@@ -46,6 +47,9 @@ struct LMInspect: BitGPTCommand {
             }
         }
         let report = InspectReport(file: file, path: model, pattern: tensors)
+        if let p = tensors, report.selected.isEmpty {
+            throw FileFailure(model, ValidationFailure("no tensor matches --tensors \"\(p)\""))
+        }
         if json {
             StandardOutput.print(report.json(metadataOnly: metadata))
         } else if metadata {

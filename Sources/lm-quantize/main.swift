@@ -20,7 +20,8 @@ struct LMQuantize: BitGPTCommand {
             then the input is rewritten through a temporary file, renamed over it when complete.
 
             Exit status: 0 on success, 1 on any error (the output is never left half-written).
-            """)
+            """,
+        version: BitGPTVersion.string)
 
     @Argument(help: "Input .bgpt.") var input: String
     @Argument(help: "Output .bgpt (not needed with --dry-run or --in-place).") var output: String?
@@ -55,7 +56,7 @@ struct LMQuantize: BitGPTCommand {
             }
         } catch {
             progress?.finish()
-            throw FileFailure(input, error)
+            throw ErrorText.blame(error, input: input, output: destination)
         }
         progress?.finish()
         StandardOutput.write(report.text())

@@ -19,7 +19,8 @@ struct LMRun: BitGPTCommand {
 
             Exit status: 0 on success, 1 on a bad flag, an unreadable or damaged model, or a \
             prompt the tokenizer cannot encode.
-            """)
+            """,
+        version: BitGPTVersion.string)
 
     @Argument(help: "Model .bgpt file.") var model: String
     @Option(help: "Prompt text.") var prompt: String?
@@ -74,8 +75,7 @@ struct LMRun: BitGPTCommand {
         // Prompt text → ids.
         var text = prompt ?? ""
         if let f = promptFile {
-            guard let d = FileManager.default.contents(atPath: f) else { throw BadInput("cannot read --prompt-file \(f)") }
-            text = String(decoding: d, as: UTF8.self)
+            text = String(decoding: try readWholeFile(f, what: "--prompt-file"), as: UTF8.self)
         } else if prompt == nil && isatty(0) == 0 {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
@@ -101,7 +101,7 @@ struct LMRun: BitGPTCommand {
             var all = [Float](repeating: 0, count: ids.count * config.vocabSize)
             try all.withUnsafeMutableBufferPointer { b in
                 try gen.start(prompt: ids, allLogits: b.baseAddress)
-                try NPYFile.writeFloat32(UnsafeBufferPointer(b), shape: [ids.count, config.vocabSize], to: out)
+                do { try NPYFile.writeFloat32(UnsafeBufferPointer(b), shape: [ids.count, config.vocabSize], to: out) } catch { throw FileFailure(out, error) }
             }
         }
 

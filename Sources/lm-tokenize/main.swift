@@ -14,7 +14,8 @@ struct LMTokenize: BitGPTCommand {
             the output is text. Input must be valid UTF-8 (invalid input is an error naming the byte).
 
             Exit status: 0 on success, 1 on a bad file, bad input, or an unknown id.
-            """)
+            """,
+        version: BitGPTVersion.string)
 
     @Option(name: .long, help: "model.bgpt, x.model, tokenizer.json, x.tiktoken, encoder.json and vocab.bpe (repeat the option or join with a comma), bytes, or chars-of:FILE (the characters of FILE, as nanoGPT's prepare.py).")
     var tokenizer: [String]

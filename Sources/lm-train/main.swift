@@ -18,7 +18,8 @@ struct LMTrain: BitGPTCommand {
         Data parallel: `mpirun -np N lm-train ...` splits each step's batch-size x grad-accum sequences \
         over the N ranks and all-reduces the gradients; rank 0 writes the files and prints.
         Exit codes: 0 success, 1 error (bad flag, data, or checkpoint).
-        """)
+        """,
+        version: BitGPTVersion.string)
 
     @Option(help: "Training text (UTF-8 for the char tokenizer).") var data: String
     @Option(help: "Output folder.") var out = "out"

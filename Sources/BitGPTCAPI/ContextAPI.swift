@@ -17,7 +17,8 @@ public func capiContextCreate(_ m: OpaquePointer?, _ params: UnsafePointer<bg_co
             return h.fail(BG_ERR_STRUCT_SIZE, "bg_context_create: bg_context_params.struct_size is \(params.pointee.struct_size), expected \(bgpt_capi_sizeof_context_params()) (call bg_context_params_init)")
         }
         threads = Int(params.pointee.n_threads)
-        guard threads >= 0 && threads <= 1024 else { return h.fail(BG_ERR_INVALID_ARGUMENT, "bg_context_create: n_threads \(threads) out of range") }
+        // 0 means all cores; anything else is held to the shared limit.
+        if threads != 0, let why = ThreadLimit.problem(threads) { return h.fail(BG_ERR_INVALID_ARGUMENT, "bg_context_create: n_threads: \(why)") }
     }
     guard let net = h.net else { return h.fail(BG_ERR_VALIDATE_ONLY, "bg_context_create: the model was loaded with validate_only") }
     do {

@@ -40,7 +40,7 @@ public enum TokenizeTool {
     /// A char vocabulary as nanoGPT's `prepare.py` builds it: the sorted distinct Unicode scalars
     /// of a text file.
     public static func charSection(ofFile path: String) throws -> TokenizerSection {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationFailure("\(path): cannot read the file") }
+        let data = try readWholeFile(path, what: "the file")
         let text = try utf8Text([UInt8](data), source: path)
         let scalars = Set(text.unicodeScalars.map { $0.value }).sorted()
         return try TokenizerFiles.char(itos: scalars.compactMap { Unicode.Scalar($0).map { String(Character($0)) } })
@@ -132,7 +132,11 @@ public enum TokenizeTool {
     /// Batch mode for parity scripts: `json` is a JSON array of strings (encode) or of id arrays
     /// (decode); the result is the JSON array of id arrays or of strings.
     public static func batch(_ tokenizer: any Tokenizer, json: String, decode: Bool, allowSpecial: Bool) throws -> String {
-        guard let array = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed]) as? [Any] else {
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed]) } catch {
+            throw ValidationFailure("--batch input is not JSON: \(ErrorText.short(error))")
+        }
+        guard let array = parsed as? [Any] else {
             throw ValidationFailure("--batch input is not a JSON array")
         }
         var out: [Any] = []

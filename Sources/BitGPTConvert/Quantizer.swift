@@ -79,6 +79,8 @@ public enum Quantizer {
             let writer = try output.map { o throws(FormatError) in try BGPTWriter(path: o, metadata: meta, tensors: infos) }
             var rows: [Row] = []
             for (i, (t, d)) in zip(file.tensors, dtypes).enumerated() {
+                // A damaged tensor is refused, not re-encoded into a file with a fresh checksum.
+                try file.checkChecksum(t)
                 let view = file.view(t)
                 let bytesAfter: Int
                 let err: TensorError

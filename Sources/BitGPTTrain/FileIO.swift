@@ -21,6 +21,7 @@ enum FileIO {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let temp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        if let kind = RenameDestination.unsuitableKind(path) { throw .io(path: path, reason: RenameDestination.message(kind: kind)) }
         StaleTemporaryFiles.remove(beside: path)
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: temp, reason: "open: \(String(cString: strerror(errno)))") }

@@ -5,7 +5,7 @@ import Foundation
 
 /// `lm-bench`: prompt and decode speed of the runtime on random Llama-shape models.
 @main
-struct LMBench: ParsableCommand {
+struct LMBench: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-bench",
         abstract: "Measure prompt and decode tokens/s on random Llama-shape models (f32, i8, t2, t1).",
@@ -14,15 +14,16 @@ struct LMBench: ParsableCommand {
             in each dtype) into --dir (reused if present), measures the read bandwidth with a streaming \
             loop, then reports the median of --runs runs per model and thread count, the weight \
             bytes read per token and the bandwidth bound (bandwidth / bytes per token).
-            """)
+            """,
+        version: BitGPTVersion.string)
 
     @Option(help: "Shapes: 15m, 100m (comma-separated).") var sizes: String = "15m"
     @Option(help: "Linear dtypes (comma-separated).") var dtypes: String = "f32,i8,t2,t1"
     @Option(help: "dtype of the tied embedding, which is also the classifier.") var classifierDtype: String = "f32"
     @Option(help: "Thread counts (comma-separated).") var threads: String = "1,2"
-    @Option(help: "Prompt tokens of the batched pass.") var promptTokens: Int = 128
-    @Option(help: "Tokens decoded one at a time.") var decodeTokens: Int = 32
-    @Option(help: "Runs per configuration (median reported).") var runs: Int = 3
+    @Option(parsing: .unconditional, help: "Prompt tokens of the batched pass.") var promptTokens: Int = 128
+    @Option(parsing: .unconditional, help: "Tokens decoded one at a time.") var decodeTokens: Int = 32
+    @Option(parsing: .unconditional, help: "Runs per configuration (median reported).") var runs: Int = 3
     @Option(help: "Directory for the model files (default: a temporary one, removed after).") var dir: String?
 
     func run() throws {
@@ -39,6 +40,9 @@ struct LMBench: ParsableCommand {
         }
         guard let classifier = DType(name: classifierDtype) else { throw BenchFailure("unknown dtype \(classifierDtype)") }
         let counts = threads.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+        if let why = threads.split(separator: ",").compactMap({ Int($0) }).lazy.compactMap(ThreadLimit.problem).first {
+            throw BenchFailure("--threads: \(why)")
+        }
         guard !counts.isEmpty, promptTokens > 0, promptTokens <= 256, decodeTokens > 0, runs > 0 else {
             throw BenchFailure("need thread counts ≥ 1, 1 ≤ --prompt-tokens ≤ 256, --decode-tokens ≥ 1, --runs ≥ 1")
         }

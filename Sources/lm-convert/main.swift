@@ -5,7 +5,7 @@ import BitGPTConvert
 
 /// `lm-convert`: turn a PyTorch, safetensors or llama2.c checkpoint into a .bgpt model.
 @main
-struct LMConvert: ParsableCommand {
+struct LMConvert: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-convert",
         abstract: "Convert a nanoGPT, BitGPT, lilLM, LightGPT or llama2.c checkpoint (.pt, .safetensors, .bin) to .bgpt.",
@@ -18,7 +18,8 @@ struct LMConvert: ParsableCommand {
             override per tensor, e.g. --tensor-type 'blk.*.ffn_down=int8' (last match wins).
 
             Exit status: 0 on success, 1 on any error (the output is never left half-written).
-            """)
+            """,
+        version: BitGPTVersion.string)
 
     @Argument(help: "Input checkpoint: .pt/.pth (torch.save), .safetensors, or llama2.c .bin.")
     var input: String
@@ -35,10 +36,10 @@ struct LMConvert: ParsableCommand {
     var tokenizer: String?
     @Option(help: "Model name for general.name (default: output file stem).")
     var name: String?
-    @Option(help: "Query heads, when the checkpoint does not record them.") var nHeads: Int?
-    @Option(help: "Key/value heads, when the checkpoint does not record them.") var nKvHeads: Int?
-    @Option(help: "Context length (positions), when the checkpoint does not record it.") var contextLength: Int?
-    @Option(help: "Norm epsilon override.") var normEps: Float?
+    @Option(parsing: .unconditional, help: "Query heads, when the checkpoint does not record them.") var nHeads: Int?
+    @Option(parsing: .unconditional, help: "Key/value heads, when the checkpoint does not record them.") var nKvHeads: Int?
+    @Option(parsing: .unconditional, help: "Context length (positions), when the checkpoint does not record it.") var contextLength: Int?
+    @Option(parsing: .unconditional, help: "Norm epsilon override.") var normEps: Float?
     @Option(name: .customLong("allow-global"), help: "Extra pickled class to keep as an opaque record (module.Name); repeatable.")
     var allowGlobals: [String] = []
 
@@ -53,6 +54,8 @@ struct LMConvert: ParsableCommand {
     }
 
     func run() throws {
+        let tokenizerFiles = tokenizer.map { $0.split(separator: ",").map(String.init) } ?? []
+        try OutputPath.check(output, inputs: [input] + tokenizerFiles)
         var options = Converter.Options()
         options.layout = arch.flatMap { CheckpointLayout(rawValue: $0) }
         options.precision = PrecisionPolicy(linear: dtype.flatMap { DType(name: $0) },
@@ -71,9 +74,9 @@ struct LMConvert: ParsableCommand {
             }
         } catch {
             progress?.finish()
-            throw FileFailure(input, error)
+            throw ErrorText.blame(error, input: input, output: output)
         }
         progress?.finish()
-        print(ConvertReport.text(summary, output: output), terminator: "")
+        StandardOutput.write(ConvertReport.text(summary, output: output))
     }
 }

@@ -4,7 +4,7 @@ import BitGPTCLI
 
 /// `lm-init`: write a model with random weights.
 @main
-struct LMInit: ParsableCommand {
+struct LMInit: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-init",
         abstract: "Write a .bgpt model of any family with random weights (for benchmarks and tests).",
@@ -14,26 +14,27 @@ struct LMInit: ParsableCommand {
 
             Exit status: 0 on success, 1 on a bad setting or a write error (the destination is \
             never left half-written).
-            """)
+            """,
+        version: BitGPTVersion.string)
 
     @Argument(help: "Output .bgpt path.")
     var output: String
 
     @Option(help: "Family: gpt2, bitgpt or llama.")
     var arch: String = "llama"
-    @Option(help: "Residual width.") var dim: Int = 288
-    @Option(help: "Number of blocks.") var nLayers: Int = 6
-    @Option(help: "Query heads.") var nHeads: Int = 6
-    @Option(help: "Key/value heads (default: n-heads).") var nKvHeads: Int?
-    @Option(help: "MLP hidden width (default: family's rule).") var hidden: Int?
-    @Option(help: "Vocabulary size.") var vocab: Int = 256
-    @Option(help: "Context length.") var context: Int = 256
+    @Option(parsing: .unconditional, help: "Residual width.") var dim: Int = 288
+    @Option(parsing: .unconditional, help: "Number of blocks.") var nLayers: Int = 6
+    @Option(parsing: .unconditional, help: "Query heads.") var nHeads: Int = 6
+    @Option(parsing: .unconditional, help: "Key/value heads (default: n-heads).") var nKvHeads: Int?
+    @Option(parsing: .unconditional, help: "MLP hidden width (default: family's rule).") var hidden: Int?
+    @Option(parsing: .unconditional, help: "Vocabulary size.") var vocab: Int = 256
+    @Option(parsing: .unconditional, help: "Context length.") var context: Int = 256
     @Option(help: "dtype of linear weights: f32, f16, bf16, i8, t2, t1.") var dtype: String = "t2"
     @Option(help: "dtype of an untied classifier.") var headDtype: String = "f32"
     @Option(help: "Positions: learned, rope, none (default: family's).") var position: String?
     @Option(help: "RoPE pairing: interleaved or half.") var ropePairing: String = "interleaved"
     @Option(help: "Tokenizer section: bytes (256 tokens) or none.") var tokenizer: String = "bytes"
-    @Option(help: "Random seed.") var seed: UInt64 = 1337
+    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1337
 
     func validate() throws {
         guard Architecture(rawValue: arch) != nil else { throw ValidationError("--arch must be gpt2, bitgpt or llama, not \"\(arch)\"") }
@@ -55,6 +56,7 @@ struct LMInit: ParsableCommand {
         if let p = position { config.position = PositionKind(rawValue: p)! }
         config.ropePairing = RopePairing(rawValue: ropePairing)!
         if config.position == .rope && config.headDim % 2 != 0 { throw ValidationError("RoPE needs an even head dimension") }
+        try OutputPath.check(output)
         let progress = ProgressLine("init", total: Double(config.tensorSpecs.count), unit: "tensors")
         do {
             try RandomModel.write(config: config, to: output, linearType: DType(name: dtype)!, headType: DType(name: headDtype)!,

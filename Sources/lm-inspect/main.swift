@@ -5,7 +5,7 @@ import Foundation
 
 /// `lm-inspect`: what is inside a .bgpt file.
 @main
-struct LMInspect: ParsableCommand {
+struct LMInspect: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-inspect",
         abstract: "Show the architecture, tokenizer and tensors of a .bgpt model.",
@@ -15,8 +15,9 @@ struct LMInspect: ParsableCommand {
             totals per dtype, per layer and for the whole model.
 
             Exit status: 0 on success; 1 when the file cannot be read, is not a valid .bgpt file, \
-            or (with --verify) a tensor fails its checksum.
-            """)
+            (with --verify) a tensor fails its checksum, or --tensors matches no tensor.
+            """,
+        version: BitGPTVersion.string)
 
     @Argument(help: "The .bgpt file.")
     var model: String
@@ -46,13 +47,16 @@ struct LMInspect: ParsableCommand {
             }
         }
         let report = InspectReport(file: file, path: model, pattern: tensors)
-        if json {
-            print(report.json(metadataOnly: metadata))
-        } else if metadata {
-            print(report.metadataText(), terminator: "")
-        } else {
-            print(report.text(), terminator: "")
+        if let p = tensors, report.selected.isEmpty {
+            throw FileFailure(model, ValidationFailure("no tensor matches --tensors \"\(p)\""))
         }
-        if verify && !json { print("verify: all \(file.tensors.count) tensor checksums match") }
+        if json {
+            StandardOutput.print(report.json(metadataOnly: metadata))
+        } else if metadata {
+            StandardOutput.write(report.metadataText())
+        } else {
+            StandardOutput.write(report.text())
+        }
+        if verify && !json { StandardOutput.print("verify: all \(file.tensors.count) tensor checksums match") }
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 
 /// `lm-run`: generate text from a .bgpt model.
 @main
-struct LMRun: ParsableCommand {
+struct LMRun: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-run",
         abstract: "Generate text with a .bgpt model (GPT-2/nanoGPT, BitGPT or Llama family).",
@@ -19,26 +19,28 @@ struct LMRun: ParsableCommand {
 
             Exit status: 0 on success, 1 on a bad flag, an unreadable or damaged model, or a \
             prompt the tokenizer cannot encode.
-            """)
+            """,
+        version: BitGPTVersion.string)
 
     @Argument(help: "Model .bgpt file.") var model: String
     @Option(help: "Prompt text.") var prompt: String?
     @Option(help: "Read the prompt from this file.") var promptFile: String?
-    @Option(help: "Samples to generate.") var numSamples: Int = 2
-    @Option(help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
-    @Option(help: "Sampling temperature; 0 = greedy.") var temperature: Float = 1.0
-    @Option(help: "Keep the k most likely tokens; 0 = off.") var topK: Int = 200
-    @Option(help: "Nucleus sampling threshold in (0, 1]; 1 = off.") var topP: Float = 1.0
-    @Option(help: "Drop tokens below this fraction of the top probability; 0 = off.") var minP: Float = 0
-    @Option(help: "Repetition penalty over the last 64 tokens; 1 = off.") var repeatPenalty: Float = 1.0
-    @Option(help: "Random seed.") var seed: UInt64 = 1337
-    @Option(help: "Threads (default: all cores).") var threads: Int?
-    @Option(help: "Beam search width (enables beam search).") var beamWidth: Int?
-    @Option(help: "Beam search: completed candidates to print.") var numCandidates: Int = 3
+    @Option(parsing: .unconditional, help: "Samples to generate.") var numSamples: Int = 2
+    @Option(parsing: .unconditional, help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy.") var temperature: Float = 1.0
+    @Option(parsing: .unconditional, help: "Keep the k most likely tokens; 0 = off.") var topK: Int = 200
+    @Option(parsing: .unconditional, help: "Nucleus sampling threshold in (0, 1]; 1 = off.") var topP: Float = 1.0
+    @Option(parsing: .unconditional, help: "Drop tokens below this fraction of the top probability; 0 = off.") var minP: Float = 0
+    @Option(parsing: .unconditional, help: "Repetition penalty over the last 64 tokens; 1 = off.") var repeatPenalty: Float = 1.0
+    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1337
+    @Option(parsing: .unconditional, help: "Threads, 1 to 1024 (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Beam search width (enables beam search).") var beamWidth: Int?
+    @Option(parsing: .unconditional, help: "Beam search: completed candidates to print.") var numCandidates: Int = 3
     @Flag(help: "Do not stop at the end-of-sequence token.") var ignoreEos = false
     @Flag(help: "Print special tokens.") var special = false
     @Option(help: "Write the prompt's logits as float32 .npy (positions, vocab).") var logitsOut: String?
     @Flag(help: "Print timings and memory traffic to stderr.") var verbose = false
+    @Flag(help: "Check every tensor against its stored checksum before running (reads the whole file).") var verify = false
 
     func validate() throws {
         guard prompt == nil || promptFile == nil else { throw BadInput("give --prompt or --prompt-file, not both") }
@@ -49,7 +51,7 @@ struct LMRun: ParsableCommand {
         guard topP > 0, topP <= 1 else { throw BadInput("--top-p must be in (0, 1]") }
         guard minP >= 0, minP < 1 else { throw BadInput("--min-p must be in [0, 1)") }
         guard repeatPenalty > 0, repeatPenalty.isFinite else { throw BadInput("--repeat-penalty must be positive") }
-        if let t = threads, t < 1 { throw BadInput("--threads must be at least 1") }
+        if let t = threads, let why = ThreadLimit.problem(t) { throw BadInput("--threads: \(why)") }
         if let w = beamWidth, w < 1 { throw BadInput("--beam-width must be at least 1") }
         guard numCandidates >= 1 else { throw BadInput("--num-candidates must be at least 1") }
     }
@@ -58,6 +60,9 @@ struct LMRun: ParsableCommand {
         let clock = ContinuousClock()
         let t0 = clock.now
         let file = try openModelFile(model)
+        if verify {
+            do { try file.verify() } catch { throw FileFailure(model, error) }
+        }
         let net: Transformer
         let tokenizer: any Tokenizer
         do {
@@ -70,8 +75,7 @@ struct LMRun: ParsableCommand {
         // Prompt text → ids.
         var text = prompt ?? ""
         if let f = promptFile {
-            guard let d = FileManager.default.contents(atPath: f) else { throw BadInput("cannot read --prompt-file \(f)") }
-            text = String(decoding: d, as: UTF8.self)
+            text = String(decoding: try readWholeFile(f, what: "--prompt-file"), as: UTF8.self)
         } else if prompt == nil && isatty(0) == 0 {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
@@ -93,10 +97,11 @@ struct LMRun: ParsableCommand {
         }
 
         if let out = logitsOut {
+            try OutputPath.check(out, inputs: [model, promptFile])
             var all = [Float](repeating: 0, count: ids.count * config.vocabSize)
             try all.withUnsafeMutableBufferPointer { b in
                 try gen.start(prompt: ids, allLogits: b.baseAddress)
-                try NPYFile.writeFloat32(UnsafeBufferPointer(b), shape: [ids.count, config.vocabSize], to: out)
+                do { try NPYFile.writeFloat32(UnsafeBufferPointer(b), shape: [ids.count, config.vocabSize], to: out) } catch { throw FileFailure(out, error) }
             }
         }
 
@@ -107,7 +112,7 @@ struct LMRun: ParsableCommand {
             for (i, c) in found.enumerated() {
                 var bytes: [UInt8] = []
                 for id in c.tokens { bytes += generation.pieceBytes(id) }
-                print(String(format: "[%d] logprob %.4f: ", i + 1, c.logProb) + generation.promptText(ids) + String(decoding: bytes, as: UTF8.self))
+                StandardOutput.print(String(format: "[%d] logprob %.4f: ", i + 1, c.logProb) + generation.promptText(ids) + String(decoding: bytes, as: UTF8.self))
             }
             return
         }
@@ -144,10 +149,8 @@ struct LMRun: ParsableCommand {
     }
 }
 
-private func write(_ s: String) {
-    guard !s.isEmpty else { return }
-    FileHandle.standardOutput.write(Data(s.utf8))
-}
+/// Streams generated text: flushed at once, so each token shows as it is generated.
+private func write(_ s: String) { StandardOutput.write(s, flush: true) }
 
 private func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 

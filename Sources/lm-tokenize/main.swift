@@ -4,7 +4,7 @@ import BitGPTCLI
 
 /// `lm-tokenize`: encode text to ids, or ids to text, with any supported tokenizer.
 @main
-struct LMTokenize: ParsableCommand {
+struct LMTokenize: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-tokenize",
         abstract: "Encode text to token ids (or decode ids) with a .bgpt, SentencePiece, HF, GPT-2 or tiktoken tokenizer.",
@@ -14,7 +14,8 @@ struct LMTokenize: ParsableCommand {
             the output is text. Input must be valid UTF-8 (invalid input is an error naming the byte).
 
             Exit status: 0 on success, 1 on a bad file, bad input, or an unknown id.
-            """)
+            """,
+        version: BitGPTVersion.string)
 
     @Option(name: .long, help: "model.bgpt, x.model, tokenizer.json, x.tiktoken, encoder.json and vocab.bpe (repeat the option or join with a comma), bytes, or chars-of:FILE (the characters of FILE, as nanoGPT's prepare.py).")
     var tokenizer: [String]
@@ -47,25 +48,25 @@ struct LMTokenize: ParsableCommand {
         let (tok, _) = try TokenizeTool.load(tokenizer, pattern: pattern, special: special)
         let input = try text ?? TokenizeTool.readStdin()
         if batch {
-            print(try TokenizeTool.batch(tok, json: input, decode: decode, allowSpecial: !noSpecial))
+            StandardOutput.print(try TokenizeTool.batch(tok, json: input, decode: decode, allowSpecial: !noSpecial))
             return
         }
         if decode {
             let ids = try TokenizeTool.parseIds(input)
-            if pieces { print(try TokenizeTool.piecesText(tok, ids), terminator: "") } else { print(try tok.decode(ids)) }
+            if pieces { StandardOutput.write(try TokenizeTool.piecesText(tok, ids)) } else { StandardOutput.print(try tok.decode(ids)) }
             return
         }
         if let n = bench {
             let r = try TokenizeTool.benchmark(tok, input, repeats: n)
-            print(String(format: "encode %.2f MB/s, %d ids, %d bytes", r.mbPerSecond, r.ids, input.utf8.count))
+            StandardOutput.print(String(format: "encode %.2f MB/s, %d ids, %d bytes", r.mbPerSecond, r.ids, input.utf8.count))
             return
         }
         let ids: [Int]
         if noSpecial, let bpe = tok as? ByteLevelBPE { ids = try bpe.encode(input, allowSpecial: false) } else { ids = try tok.encode(input) }
         if pieces {
-            print(try TokenizeTool.piecesText(tok, ids), terminator: "")
+            StandardOutput.write(try TokenizeTool.piecesText(tok, ids))
         } else {
-            print(ids.map(String.init).joined(separator: " "))
+            StandardOutput.print(ids.map(String.init).joined(separator: " "))
         }
     }
 }

@@ -5,7 +5,7 @@ import BitGPTTrain
 import Foundation
 
 /// `lm-train`: trains a small GPT-2 or Llama family model (optionally BitLinear) on a text file.
-struct LMTrain: ParsableCommand {
+struct LMTrain: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-train",
         abstract: "Train a small GPT-2 or Llama model (optionally with ternary BitLinear layers) on a text file.",
@@ -18,46 +18,47 @@ struct LMTrain: ParsableCommand {
         Data parallel: `mpirun -np N lm-train ...` splits each step's batch-size x grad-accum sequences \
         over the N ranks and all-reduces the gradients; rank 0 writes the files and prints.
         Exit codes: 0 success, 1 error (bad flag, data, or checkpoint).
-        """)
+        """,
+        version: BitGPTVersion.string)
 
     @Option(help: "Training text (UTF-8 for the char tokenizer).") var data: String
     @Option(help: "Output folder.") var out = "out"
     @Option(help: "char (sorted characters of the text), bytes, bpe (GPT-2 byte-level BPE) or sentencepiece.") var tokenizer = "char"
-    @Option(help: "bpe/sentencepiece: train a tokenizer of this many tokens on --data (≤ 65536).") var vocabSize: Int?
+    @Option(parsing: .unconditional, help: "bpe/sentencepiece: train a tokenizer of this many tokens on --data (≤ 65536).") var vocabSize: Int?
     @Option(help: "bpe/sentencepiece: use this tokenizer.json, .tiktoken or .model instead of training one.") var tokenizerFile: String?
     @Flag(help: "Keep only each block's input in forward and recompute the block in backward (less memory).") var activationCheckpointing = false
     @Option(help: "gpt or llama.") var arch = "gpt"
     @Flag(help: "Ternary BitLinear attention and MLP layers (quantization-aware training).") var bitlinear = false
     @Flag(inversion: .prefixedNo, help: "Each BitLinear applies its own RMSNorm (BitGPT).") var bitlinearNorm = true
-    @Option(help: "Layers.") var nLayer = 4
-    @Option(help: "Attention heads.") var nHead = 4
-    @Option(help: "Key/value heads (llama; default: --n-head).") var nKvHead: Int?
-    @Option(help: "Embedding width.") var nEmbd = 128
+    @Option(parsing: .unconditional, help: "Layers.") var nLayer = 4
+    @Option(parsing: .unconditional, help: "Attention heads.") var nHead = 4
+    @Option(parsing: .unconditional, help: "Key/value heads (llama; default: --n-head).") var nKvHead: Int?
+    @Option(parsing: .unconditional, help: "Embedding width.") var nEmbd = 128
     @Option(help: "MLP activation: gelu or relu (gpt), swiglu (llama).") var activation: String?
     @Flag(help: "Biases in LayerNorms and linears (gpt).") var bias = false
-    @Option(help: "Context length.") var blockSize = 64
-    @Option(help: "Sequences per micro-batch.") var batchSize = 12
-    @Option(help: "Micro-batches per step.") var gradAccum = 1
-    @Option(help: "Optimizer steps.") var maxIters = 2000
-    @Option(help: "Batches per evaluation.") var evalIters = 20
-    @Option(help: "Iterations between evaluations.") var evalInterval = 250
-    @Option(help: "Peak learning rate.") var lr: Float = 1e-3
-    @Option(help: "Final learning rate.") var minLr: Float = 1e-4
-    @Option(help: "Warmup iterations.") var warmupIters = 100
-    @Option(help: "Iteration where cosine decay ends (default: --max-iters).") var lrDecayIters: Int?
+    @Option(parsing: .unconditional, help: "Context length.") var blockSize = 64
+    @Option(parsing: .unconditional, help: "Sequences per micro-batch.") var batchSize = 12
+    @Option(parsing: .unconditional, help: "Micro-batches per step.") var gradAccum = 1
+    @Option(parsing: .unconditional, help: "Optimizer steps.") var maxIters = 2000
+    @Option(parsing: .unconditional, help: "Batches per evaluation.") var evalIters = 20
+    @Option(parsing: .unconditional, help: "Iterations between evaluations.") var evalInterval = 250
+    @Option(parsing: .unconditional, help: "Peak learning rate.") var lr: Float = 1e-3
+    @Option(parsing: .unconditional, help: "Final learning rate.") var minLr: Float = 1e-4
+    @Option(parsing: .unconditional, help: "Warmup iterations.") var warmupIters = 100
+    @Option(parsing: .unconditional, help: "Iteration where cosine decay ends (default: --max-iters).") var lrDecayIters: Int?
     @Option(help: "Cosine learning-rate decay: true or false.") var decayLr = true
-    @Option(help: "AdamW weight decay (2-D tensors only).") var weightDecay: Float = 0.1
-    @Option(help: "AdamW beta1.") var beta1: Float = 0.9
-    @Option(help: "AdamW beta2.") var beta2: Float = 0.99
-    @Option(help: "AdamW epsilon.") var eps: Float = 1e-8
-    @Option(help: "Clip the gradient norm to this (0: off).") var gradClip: Float = 1.0
-    @Option(help: "Dropout (only 0 is supported).") var dropout: Float = 0
-    @Option(help: "Seed of initialisation and batches.") var seed: UInt64 = 1337
-    @Option(help: "OpenBLAS threads (per rank under mpirun).") var threads = 1
-    @Option(help: "Iterations between checkpoints (0: only at the end).") var checkpointInterval = 500
+    @Option(parsing: .unconditional, help: "AdamW weight decay (2-D tensors only).") var weightDecay: Float = 0.1
+    @Option(parsing: .unconditional, help: "AdamW beta1.") var beta1: Float = 0.9
+    @Option(parsing: .unconditional, help: "AdamW beta2.") var beta2: Float = 0.99
+    @Option(parsing: .unconditional, help: "AdamW epsilon.") var eps: Float = 1e-8
+    @Option(parsing: .unconditional, help: "Clip the gradient norm to this (0: off).") var gradClip: Float = 1.0
+    @Option(parsing: .unconditional, help: "Dropout (only 0 is supported).") var dropout: Float = 0
+    @Option(parsing: .unconditional, help: "Seed of initialisation and batches.") var seed: UInt64 = 1337
+    @Option(parsing: .unconditional, help: "OpenBLAS threads (per rank under mpirun).") var threads = 1
+    @Option(parsing: .unconditional, help: "Iterations between checkpoints (0: only at the end).") var checkpointInterval = 500
     @Flag(help: "Continue from OUT/ckpt.safetensors.") var resume = false
     @Option(help: "Where to write the .bgpt (default OUT/model.bgpt).") var export: String?
-    @Option(help: .hidden) var debugKillAfter = 0
+    @Option(parsing: .unconditional, help: .hidden) var debugKillAfter = 0
 
     func validate() throws {
         guard TokenizerChoice(rawValue: tokenizer) != nil else { throw ValidationError("--tokenizer must be char, bytes, bpe or sentencepiece, got \(tokenizer)") }
@@ -74,7 +75,7 @@ struct LMTrain: ParsableCommand {
     }
 
     func train(_ world: Communicator) throws {
-        func print(_ s: String) { if world.isRoot { Swift.print(s) } }
+        func print(_ s: String) { if world.isRoot { StandardOutput.print(s) } }
         var o = TrainOptions(data: data)
         o.out = out
         o.tokenizer = TokenizerChoice(rawValue: tokenizer) ?? .char

@@ -296,10 +296,10 @@ struct LMInspectTests {
         #expect(s.errorLines == ["Error: \(junk): not a .bgpt file: only 11 bytes, the fixed header alone is 64"])
     }
 
-    @Test("no file argument is a usage error (exit 64)")
+    @Test("no file argument is a usage error (exit 1, as documented)")
     func usage() throws {
         let r = try Self.inspect([])
-        #expect(r.status == 64)
+        #expect(r.status == 1)
         #expect(r.stdout == "")
         #expect(r.errorLines.first == "Error: Missing expected argument '<model>'")
     }

@@ -62,8 +62,10 @@ public enum ToolRunner {
     /// Runs `executable` with `arguments` and waits for it.
     ///
     /// Output goes to temporary files (not pipes), so a chatty tool cannot block.
+    /// - Parameter standardOutput: where the tool's stdout goes instead (then ``Result/stdout`` is empty).
     /// - Throws: when the process cannot be started.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                           standardOutput: FileHandle? = nil) throws -> Result {
         let dir = try TemporaryDirectory()
         let out = dir.file("stdout"), err = dir.file("stderr")
         try dir.write("stdout", [])
@@ -76,7 +78,7 @@ public enum ToolRunner {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         p.environment = env
-        p.standardOutput = outHandle
+        p.standardOutput = standardOutput ?? outHandle
         p.standardError = errHandle
         p.standardInput = FileHandle.nullDevice
         try p.run()

@@ -298,6 +298,17 @@ public final class BGPTFile: @unchecked Sendable {
         TensorView(info: info, base: storage.base + dataOffset + Int(info.offset))
     }
 
+    /// Hashes one tensor's bytes and compares the hash with its stored checksum.
+    ///
+    /// Tools that read every tensor anyway (`lm-quantize`, `lm-diff`) call this as they read each
+    /// one, so a damaged file is refused instead of passed on.
+    /// - Parameter info: an entry of ``tensors``.
+    /// - Throws: ``FormatError/tensorChecksumMismatch(tensor:stored:computed:)``.
+    public func checkChecksum(_ info: TensorInfo) throws(FormatError) {
+        let h = XXHash64.hash(view(info).bytes)
+        guard h == info.checksum else { throw .tensorChecksumMismatch(tensor: info.name, stored: info.checksum, computed: h) }
+    }
+
     /// Deep check: hashes every tensor and compares with the table, and checks that the
     /// alignment padding between tensors is zero.
     ///

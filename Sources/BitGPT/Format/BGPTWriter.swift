@@ -78,6 +78,7 @@ public final class BGPTWriter {
         self.dataOffset = layout.dataOffset
         self.dataSize = layout.dataSize
 
+        try RenameDestination.check(path)
         // The temporary file goes beside the destination: "dir/" (or "/" or "") + ".NAME.tmp-PID-N".
         let slash = path.lastIndex(of: "/")
         let dirPrefix = slash.map { String(path[...$0]) } ?? ""
@@ -165,6 +166,7 @@ public final class BGPTWriter {
             if fsync(fd) != 0 { throw FormatError.io(call: "fsync", path: tempPath, message: errnoMessage()) }
             if close(fd) != 0 { fd = -1; throw FormatError.io(call: "close", path: tempPath, message: errnoMessage()) }
             fd = -1
+            try RenameDestination.check(path)
             if rename(tempPath, path) != 0 { throw FormatError.io(call: "rename", path: path, message: errnoMessage()) }
         } catch {
             abandon()

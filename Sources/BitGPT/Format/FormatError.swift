@@ -100,6 +100,9 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
     case badScale(tensor: String, row: Int)
     /// Data passed to the writer has the wrong length, or tensors came out of declared order.
     case writerMisuse(String)
+    /// A writer's destination exists and is not a regular file (a FIFO, device, directory,
+    /// socket or symbolic link), which renaming a temporary file over it would replace.
+    case badDestination(path: String, kind: String)
 
     public var description: String {
         switch self {
@@ -151,6 +154,7 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
         case let .badTernaryCode(t, row, byte): return "tensor \"\(t)\" row \(row) byte \(byte) holds an invalid ternary code"
         case let .badScale(t, row): return "tensor \"\(t)\" scale for row \(row) is negative or not finite"
         case let .writerMisuse(m): return m
+        case let .badDestination(p, k): return "\(p): " + RenameDestination.message(kind: k)
         }
     }
 }

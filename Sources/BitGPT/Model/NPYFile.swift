@@ -8,7 +8,8 @@ public enum NPYFile {
     ///   - values: elements, row-major; count must equal the product of `shape`.
     ///   - shape: dimensions.
     ///   - path: destination.
-    /// - Throws: Foundation's file errors.
+    /// - Throws: ``FormatError/badDestination(path:kind:)`` when `path` is not a regular file or
+    ///   a new name; Foundation's file errors.
     public static func writeFloat32(_ values: UnsafeBufferPointer<Float>, shape: [Int], to path: String) throws {
         let dims = shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? "," : "")
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(dims)), }"
@@ -19,6 +20,7 @@ public enum NPYFile {
         data.append(contentsOf: [UInt8(len & 0xFF), UInt8(len >> 8)])
         data.append(contentsOf: Array(header.utf8))
         for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        try RenameDestination.check(path)
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 

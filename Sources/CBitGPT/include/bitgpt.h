@@ -156,7 +156,7 @@ bg_status bg_detokenize(const bg_model *model, const bg_token *tokens, size_t n,
 /** How to create a context. Initialise with bg_context_params_init. */
 typedef struct bg_context_params {
     uint32_t struct_size; /**< sizeof(bg_context_params) */
-    int32_t n_threads;    /**< worker threads; 0 = all cores. Output does not depend on it. */
+    int32_t n_threads;    /**< worker threads, 1 to 1024; 0 = all cores. Output does not depend on it. */
 } bg_context_params;
 
 /** Fills *params with defaults and sets struct_size. */

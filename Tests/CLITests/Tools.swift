@@ -1,0 +1,40 @@
+import BitGPT
+import Foundation
+import TestSupport
+import Testing
+
+/// The built tools, and small models written with them, for the CLI tests.
+enum Tools {
+    /// The path of the built tool `name`, or a recorded failure saying where it was looked for.
+    static func path(_ name: String) throws -> String {
+        guard let p = ToolRunner.executable(name) else {
+            Issue.record("\(name) was not found next to the test bundle or in .build (set BITGPT_BIN_DIR)")
+            throw CancellationError()
+        }
+        return p
+    }
+
+    /// Runs the built tool `name` with `args`.
+    static func run(_ name: String, _ args: [String], standardOutput: FileHandle? = nil) throws -> ToolRunner.Result {
+        try ToolRunner.run(try path(name), args, standardOutput: standardOutput)
+    }
+
+    /// Writes a tiny random llama model (byte tokenizer, ternary linears, seed 7) to `path` with `lm-init`.
+    static func tinyModel(_ path: String) throws {
+        let r = try run("lm-init", [path, "--dim", "32", "--n-layers", "1", "--n-heads", "4", "--context", "32", "--seed", "7"])
+        #expect(r.status == 0, "lm-init: \(r.stderr)")
+    }
+}
+
+extension Tools {
+    /// A tiny llama2.c v0 checkpoint (seven int32, then float32 tensors) with seeded values.
+    static func llama2cCheckpoint(seed: UInt64 = 3) -> [UInt8] {
+        let d = 16, f = 32, l = 1, h = 2, v = 32, t = 8, hd = d / h
+        let floats = v * d + l * d + l * 4 * d * d + l * d + l * 3 * f * d + d + t * hd
+        var header: [UInt8] = []
+        for x in [d, f, l, h, h, v, t] { withUnsafeBytes(of: Int32(x).littleEndian) { header += $0 } }
+        var r = SeededRandom(seed: seed)
+        let values = (0..<floats).map { _ in Float(Int(r.next() % 2001) - 1000) / 20_000 }
+        return header + values.withUnsafeBytes { [UInt8]($0) }
+    }
+}

@@ -49,7 +49,7 @@ let package = Package(
         // Shared pieces of the command-line tools: error reporting, progress line, formatting.
         .target(
             name: "BitGPTCLI",
-            dependencies: ["BitGPT", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["BitGPT", "CBitGPTKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         // OpenBLAS (cblas_sgemm) for the trainer's matrix products.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev", "pkg-config"])]),

@@ -9,6 +9,8 @@ rint = round half to even) and form the exact integer sum in int64.
 Usage:
   reference.py MODEL --tokens 1,2,3 [--logits-out F.npy]        logits of every position
   reference.py MODEL --tokens 1,2,3 --greedy N                   greedy continuation (JSON ids)
+  reference.py MODEL --tokens 1,2,3 --kv-f16 ...                 keys and values rounded to binary16,
+                                                                 as the runtime's F16 KV cache stores them
   reference.py MODEL --accumulators NAME --input X.npy           int sums of one BitLinear (JSON)
 """
 import argparse
@@ -40,8 +42,9 @@ def exp32(x):
 
 
 class Model:
-    def __init__(self, path):
+    def __init__(self, path, kv_f16=False):
         self.f = BGPT(path)
+        self.kv_f16 = kv_f16
         m = self.f.metadata
         self.arch = m["general.architecture"]
         self.V, self.T, self.D = m["model.vocab_size"], m["model.context_length"], m["model.dim"]
@@ -181,6 +184,8 @@ class Model:
                            for s in ("attn_q", "attn_k", "attn_v"))
             if self.position == "rope":
                 q, k = self.rope(q, self.nh, pos), self.rope(k, self.nkv, pos)
+            if self.kv_f16:  # the cache holds keys (after RoPE) and values as binary16, round to nearest even
+                k, v = k.astype(np.float16).astype(F), v.astype(np.float16).astype(F)
             x = x + self.linear(self.attention(q, k, v), p + "attn_out", lb)
             xin = x if self.arch == "bitgpt" else self.block_norm(x, p + "ffn_norm")
             if self.activation == "swiglu":
@@ -212,8 +217,9 @@ def main():
     ap.add_argument("--greedy", type=int, help="print this many greedy tokens as JSON")
     ap.add_argument("--accumulators", help="a BitLinear tensor name")
     ap.add_argument("--input", help=".npy input (n, cols) for --accumulators")
+    ap.add_argument("--kv-f16", action="store_true", help="round cached keys and values to binary16")
     args = ap.parse_args()
-    model = Model(args.model)
+    model = Model(args.model, kv_f16=args.kv_f16)
     if args.accumulators:
         x = np.load(args.input).astype(F)
         acc, a = model.accumulators(args.accumulators, x)

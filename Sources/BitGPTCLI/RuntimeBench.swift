@@ -1,9 +1,17 @@
 import BitGPT
+import CBitGPTKernels
 import Foundation
 
-/// The speed of the inference runtime on random Llama-shape models (`lm-bench`).
+/// The speed of the inference runtime on a model file (`lm-bench`, the job of `llama-bench -m`).
+///
+/// Two tests, as llama-bench defines them:
+/// - **pp** (prompt): one batched forward pass over `n` tokens at positions 0..<n.
+/// - **tg** (decode): after a `depth`-token prompt pass (not timed; depth 0 means one token), `n`
+///   single-token passes at positions depth..<depth + n, each feeding back the argmax of the
+///   previous logits.
+/// Every repetition restarts the sequence; the median is reported with every sample.
 public enum RuntimeBench {
-    /// One model shape to benchmark.
+    /// One random model shape (the random-model mode).
     public struct Shape: Sendable {
         /// Label, e.g. `15M`.
         public var name: String
@@ -18,20 +26,47 @@ public enum RuntimeBench {
                                                                         dim: 768, nLayers: 12, nHeads: 12, hiddenDim: 2048))
     }
 
-    /// One measured configuration.
-    public struct Row: Sendable {
-        /// The shape's label.
-        public var shape: String
-        /// dtype of the linear layers.
-        public var dtype: DType
+    /// The test of a row.
+    public enum Test: String, Codable, Sendable {
+        case pp, tg
+    }
+
+    /// One measured configuration: a row of the table and of `--json`.
+    public struct Row: Codable, Sendable {
+        /// The model file.
+        public var model: String
+        /// Its size in bytes.
+        public var modelBytes: Int
+        /// Architecture family.
+        public var architecture: String
+        /// dtype of the first linear layer and of the classifier.
+        public var linearDtype: String
+        public var classifierDtype: String
         /// Threads used.
         public var threads: Int
-        /// Weight bytes read per decoded token.
-        public var bytesPerToken: Int
-        /// Median prompt throughput, tokens/s.
-        public var promptRate: Double
-        /// Median decode throughput, tokens/s.
-        public var decodeRate: Double
+        /// KV cache element type.
+        public var cacheType: String
+        /// pp or tg.
+        public var test: Test
+        /// Prompt tokens (pp) or decoded tokens (tg).
+        public var tokens: Int
+        /// Positions in the cache before the test.
+        public var depth: Int
+        /// Median tokens per second, and every repetition's.
+        public var tokensPerSecond: Double
+        public var samples: [Double]
+        /// Weight bytes read per decoded token (every linear layer, the classifier, one embedding row).
+        public var weightBytesPerToken: Int
+        /// KV cache bytes read per decoded token at the middle position of the test (tg only).
+        public var kvBytesPerToken: Int
+        /// Measured read bandwidth at this thread count, GB/s (1e9 bytes).
+        public var bandwidthGBs: Double
+        /// tg: decode rate × bytes per token / bandwidth, in percent. pp: 0.
+        public var roofPercent: Double
+        /// pp: multiply-add work of the pass, in GOP/s (2 per multiply-add). tg: 0.
+        public var gopPerSecond: Double
+        /// Parallel loops (fork and join) per decoded token (tg), or per pass (pp).
+        public var loopsPerToken: Double
     }
 
     /// Sequential read bandwidth in bytes/s: the median of `runs` passes summing a 256 MiB buffer
@@ -47,16 +82,12 @@ public enum RuntimeBench {
         for i in 0..<count { buf.pointer[i] = UInt64(i) }
         let pool = WorkerPool(threads: threads)
         var times: [Double] = []
-        let sink = AlignedBuffer<UInt64>(count: 64 * threads)
+        let sink = AlignedBuffer<UInt64>(count: 64 * pool.threads)
         for _ in 0..<runs {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            pool.forRanges(count, minPerThread: 1 << 16) { a, b in
-                var s0: UInt64 = 0, s1: UInt64 = 0, s2: UInt64 = 0, s3: UInt64 = 0
-                var i = a
-                let p = buf.pointer
-                while i + 4 <= b { s0 &+= p[i]; s1 &+= p[i + 1]; s2 &+= p[i + 2]; s3 &+= p[i + 3]; i += 4 }
-                while i < b { s0 &+= p[i]; i += 1 }
-                sink.pointer[64 * (a * threads / count)] = s0 &+ s1 &+ s2 &+ s3
+            pool.forParts(pool.threads) { part, parts in
+                let a = count * part / parts, b = count * (part + 1) / parts
+                sink.pointer[64 * part] = bgpt_k_stream_sum(buf.pointer + a, b - a)
             }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
         }
@@ -64,7 +95,7 @@ public enum RuntimeBench {
     }
 
     /// Writes the model of `shape` with linear layers in `dtype` and the tied embedding (= classifier)
-    /// in `classifier` into `dir`, unless it is already there.
+    /// in `classifier` into `dir`, unless a file of that name is already there (it is reused).
     ///
     /// - Returns: the file path.
     /// - Throws: ``FormatError`` from the writer.
@@ -76,34 +107,101 @@ public enum RuntimeBench {
         return path
     }
 
-    /// Measures prompt and decode throughput of one model file.
+    /// What to measure on one model.
+    public struct Plan: Sendable {
+        /// Thread counts.
+        public var threads: [Int]
+        /// Prompt lengths of the pp tests (0 = no pp test).
+        public var promptTokens: [Int]
+        /// Decoded tokens of the tg tests (0 = no tg test).
+        public var decodeTokens: [Int]
+        /// Cache depths of the tg tests.
+        public var depths: [Int]
+        /// Repetitions of every test.
+        public var runs: Int
+        /// KV cache element type.
+        public var cacheType: KVCacheType
+
+        public init(threads: [Int], promptTokens: [Int], decodeTokens: [Int], depths: [Int], runs: Int, cacheType: KVCacheType) {
+            self.threads = threads
+            self.promptTokens = promptTokens
+            self.decodeTokens = decodeTokens
+            self.depths = depths
+            self.runs = runs
+            self.cacheType = cacheType
+        }
+    }
+
+    /// Runs every test of `plan` on the model at `path`, calling `report` with each row as it is done.
     ///
     /// - Parameters:
-    ///   - path: the model.
-    ///   - shape: its label.
-    ///   - threads: thread count.
-    ///   - promptTokens: prompt length of the batched pass.
-    ///   - decodeTokens: tokens decoded one at a time after it.
-    ///   - runs: repetitions; the median is reported.
-    /// - Returns: the row.
-    /// - Throws: load or inference errors.
-    public static func measure(path: String, shape: String, threads: Int, promptTokens: Int, decodeTokens: Int, runs: Int) throws -> Row {
-        let model = try Transformer(file: try BGPTFile(path: path))
-        let gen = try Generator(model: model, pool: WorkerPool(threads: threads))
+    ///   - path: the model file.
+    ///   - plan: thread counts, lengths, depths, repetitions.
+    ///   - bandwidth: measured read bandwidth per thread count, bytes/s.
+    ///   - report: receives each row.
+    /// - Throws: load errors, ``InferenceError`` (for example a test longer than the context).
+    public static func measure(path: String, plan: Plan, bandwidth: [Int: Double], report: (Row) throws -> Void) throws {
+        let file = try BGPTFile(path: path)
+        let model = try Transformer(file: file)
+        let c = model.config
+        try check(plan, contextLength: c.contextLength)
         var rng = SeededRandom(seed: 3)
-        let prompt = (0..<promptTokens).map { _ in Int(rng.next() % UInt64(model.config.vocabSize)) }
-        var promptTimes: [Double] = [], decodeTimes: [Double] = []
-        for _ in 0..<max(runs, 1) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try gen.start(prompt: prompt, reserve: decodeTokens)
-            let t1 = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<decodeTokens { try gen.append(Sampler.argmax(gen.logits, count: model.config.vocabSize)) }
-            let t2 = DispatchTime.now().uptimeNanoseconds
-            promptTimes.append(Double(t1 - t0) * 1e-9)
-            decodeTimes.append(Double(t2 - t1) * 1e-9)
+        let longest = max(plan.promptTokens.max() ?? 0, (plan.depths.max() ?? 0), 1)
+        let tokens = (0..<longest).map { _ in Int(rng.next() % UInt64(c.vocabSize)) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let linear = model.linears.first { $0 !== model.classifier } ?? model.classifier
+        // Multiply-adds of one token through every linear layer but the classifier.
+        let linearMACs = model.linears.filter { $0 !== model.classifier }.reduce(0) { $0 + $1.rows * $1.cols }
+        for t in plan.threads {
+            let pool = WorkerPool(threads: t)
+            let gen = try Generator(model: model, pool: pool, kvType: plan.cacheType)
+            let bw = bandwidth[t] ?? 0
+            func row(_ test: Test, tokens: Int, depth: Int, samples: [Double], kv: Int, loops: Double) -> Row {
+                let rate = median(samples)
+                let bytes = Double(model.weightBytesPerToken + kv)
+                // pp: every token through the linear layers, attention over its causal prefix, one classifier row.
+                let ops = 2.0 * (Double(tokens) * Double(linearMACs) + Double(c.vocabSize * c.dim)
+                                 + Double(c.nLayers * c.dim) * Double(tokens) * Double(tokens + 1))
+                return Row(model: path, modelBytes: size, architecture: c.architecture.rawValue, linearDtype: "\(linear.dtype)",
+                           classifierDtype: "\(model.classifier.dtype)", threads: pool.threads, cacheType: plan.cacheType.rawValue,
+                           test: test, tokens: tokens, depth: depth, tokensPerSecond: rate, samples: samples,
+                           weightBytesPerToken: model.weightBytesPerToken, kvBytesPerToken: kv, bandwidthGBs: bw / 1e9,
+                           roofPercent: test == .tg && bw > 0 ? 100 * rate * bytes / bw : 0,
+                           gopPerSecond: test == .pp ? ops * rate / Double(tokens) / 1e9 : 0, loopsPerToken: loops)
+            }
+            for p in plan.promptTokens where p > 0 {
+                var samples: [Double] = [], loops = 0
+                for _ in 0..<plan.runs {
+                    let l0 = pool.loops, t0 = DispatchTime.now().uptimeNanoseconds
+                    try gen.start(prompt: Array(tokens[0..<p]))
+                    samples.append(Double(p) / max(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9, 1e-12))
+                    loops = pool.loops - l0
+                }
+                try report(row(.pp, tokens: p, depth: 0, samples: samples, kv: 0, loops: Double(loops)))
+            }
+            for n in plan.decodeTokens where n > 0 {
+                for d in plan.depths {
+                    var samples: [Double] = [], loops = 0
+                    for _ in 0..<plan.runs {
+                        try gen.start(prompt: d > 0 ? Array(tokens[0..<d]) : [tokens[0]], reserve: n)
+                        let l0 = pool.loops, t0 = DispatchTime.now().uptimeNanoseconds
+                        for _ in 0..<n { try gen.append(Sampler.argmax(gen.logits, count: c.vocabSize)) }
+                        samples.append(Double(n) / max(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9, 1e-12))
+                        loops = pool.loops - l0
+                    }
+                    let kv = model.kvBytesPerToken(position: max(d, 1) + n / 2, type: plan.cacheType)
+                    try report(row(.tg, tokens: n, depth: d, samples: samples, kv: kv, loops: Double(loops) / Double(n)))
+                }
+            }
         }
-        return Row(shape: shape, dtype: model.linears[0].dtype, threads: threads, bytesPerToken: model.weightBytesPerToken,
-                   promptRate: Double(promptTokens) / median(promptTimes), decodeRate: Double(decodeTokens) / median(decodeTimes))
+    }
+
+    /// Throws ``InferenceError/contextOverflow(position:contextLength:)`` when a test of `plan`
+    /// reaches past the context: pp covers positions 0..<p, tg 0..<max(depth, 1) + n.
+    public static func check(_ plan: Plan, contextLength: Int) throws {
+        let n = plan.decodeTokens.max() ?? 0
+        let reach = max(plan.promptTokens.max() ?? 0, n > 0 ? max(plan.depths.max() ?? 0, 1) + n : 0)
+        guard reach <= contextLength else { throw InferenceError.contextOverflow(position: reach - 1, contextLength: contextLength) }
     }
 
     static func median(_ v: [Double]) -> Double {

@@ -34,6 +34,8 @@ struct LMRun: BitGPTCommand {
     @Option(parsing: .unconditional, help: "Repetition penalty over the last 64 tokens; 1 = off.") var repeatPenalty: Float = 1.0
     @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1337
     @Option(parsing: .unconditional, help: "Threads, 1 to 1024 (default: all cores).") var threads: Int?
+    @Option(help: "KV cache element type: f16 (half the bytes per decoded token, keys and values rounded to binary16, as llama.cpp's default) or f32 (exact).")
+    var cacheType: KVCacheType = .f16
     @Option(parsing: .unconditional, help: "Beam search width (enables beam search).") var beamWidth: Int?
     @Option(parsing: .unconditional, help: "Beam search: completed candidates to print.") var numCandidates: Int = 3
     @Flag(help: "Do not stop at the end-of-sequence token.") var ignoreEos = false
@@ -90,10 +92,10 @@ struct LMRun: BitGPTCommand {
         } catch { throw BadInput("the prompt: \(error)") }
 
         let pool = WorkerPool(threads: threads)
-        let gen = try Generator(model: net, pool: pool)
+        let gen = try Generator(model: net, pool: pool, kvType: cacheType)
         if verbose {
-            warn(String(format: "loaded %@ (%@, %d layers, dim %d) in %.3f s; %d threads; kernels: %@", model, config.architecture.rawValue,
-                        config.nLayers, config.dim, seconds(loadTime), pool.threads, String(cString: bgptKernelVariant())))
+            warn(String(format: "loaded %@ (%@, %d layers, dim %d) in %.3f s; %d threads; kernels: %@; KV cache %@", model, config.architecture.rawValue,
+                        config.nLayers, config.dim, seconds(loadTime), pool.threads, String(cString: bgptKernelVariant()), cacheType.rawValue))
         }
 
         if let out = logitsOut {
@@ -122,18 +124,29 @@ struct LMRun: BitGPTCommand {
             write(generation.promptText(ids))
             let tp = clock.now
             var td = tp
-            let (n, _) = try generation.run(gen, prompt: ids, maxNewTokens: maxNewTokens, sampler: sampler, onPromptDone: { td = clock.now }) {
+            let loopsBefore = pool.loops
+            try generation.run(gen, prompt: ids, maxNewTokens: maxNewTokens, sampler: sampler, feedLast: true, onPromptDone: { td = clock.now }) {
                 write($0)
                 return true
             }
             write("\n")
-            let promptTime = td - tp, decodeTime = clock.now - td
             if sample + 1 < numSamples { write("---------------\n") }
             if verbose {
-                let bytes = net.weightBytesPerToken
-                warn(String(format: "prompt: %d tokens, %.1f tokens/s; decode: %d tokens, %.1f tokens/s; weights read per token: %.2f MB (%.2f GB/s)",
-                            ids.count, Double(ids.count) / max(seconds(promptTime), 1e-9), n, Double(n) / max(seconds(decodeTime), 1e-9),
-                            Double(bytes) / 1e6, Double(bytes) * Double(n) / max(seconds(decodeTime), 1e-9) / 1e9))
+                // Decode: the single-token passes (one per generated token that was fed back,
+                // the last one included) and the time from the end of the prompt pass to the end
+                // of the last of them, sampling and printing included.
+                let passes = gen.appendedSinceStart
+                let promptTime = seconds(td - tp), decodeTime = seconds(gen.lastPassEnd - td)
+                if sample == 0 {
+                    warn(String(format: "first pass (cold weights): %d tokens in %.1f ms", ids.count, promptTime * 1e3))
+                }
+                let weights = net.weightBytesPerToken
+                let kv = passes > 0 ? net.kvBytesPerToken(position: ids.count + passes / 2, type: cacheType) : 0
+                let rate = passes > 0 ? String(format: "%.1f tokens/s", Double(passes) / max(decodeTime, 1e-9)) : "n/a tokens/s"
+                let gbs = Double(weights + kv) * Double(passes) / max(decodeTime, 1e-9) / 1e9
+                warn(String(format: "prompt: %d tokens, %.1f tokens/s; decode: %d tokens, %@; weights read per token: %.2f MB, KV cache %.2f MB (%.2f GB/s); %d parallel loops",
+                            ids.count, Double(ids.count) / max(promptTime, 1e-9), passes, rate,
+                            Double(weights) / 1e6, Double(kv) / 1e6, gbs, pool.loops - loopsBefore))
             }
         }
     }

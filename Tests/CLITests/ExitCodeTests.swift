@@ -25,7 +25,7 @@ struct ExitCodeTests {
         ("lm-inspect", [], "Error: Missing expected argument '<model>'"),
         ("lm-convert", ["CKPT", "OUT", "--n-heads", "-2"], "Error: CKPT: -2 heads do not divide dim 16"),
         ("lm-tokenize", ["--tokenizer", "bytes", "--decode", "--text", "x"], "Error: \"x\" is not a token id"),
-        ("lm-bench", ["--runs", "-1"], "Error: need thread counts ≥ 1, 1 ≤ --prompt-tokens ≤ 256, --decode-tokens ≥ 1, --runs ≥ 1"),
+        ("lm-bench", ["--runs", "-1"], "Error: need thread counts ≥ 1, token counts and depths ≥ 0 (at least one test), --repetitions ≥ 1"),
     ]
 
     @Test("every bad-input exit is 1, with the error on the first stderr line")

@@ -57,6 +57,45 @@ struct ParityTests {
         print("greedy \(family.name) \(dtype): \(ref.greedy.prefix(20))")
     }
 
+    @Test("with an F16 KV cache, logits and 30 greedy tokens match NumPy rounding keys and values to binary16",
+          arguments: Family.all, [DType.f32, .t2])
+    func f16Cache(family: Family, dtype: DType) throws {
+        guard ReferenceHarness.available() else { return }
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/m.bgpt"
+        try RandomModel.write(config: family.config, to: path, linearType: dtype, headType: dtype, seed: 7,
+                              embeddingType: family.quantizedEmbedding ? dtype : .f32, std: 0.3)
+        let model = try Transformer(file: try BGPTFile(path: path))
+        let V = family.config.vocabSize
+        var rng = SeededRandom(seed: 11)
+        let prompt = (0..<12).map { _ in Int(rng.next() % UInt64(V)) }
+        var runs: [(logits: [Float], greedy: [Int])] = []
+        for (threads, kv) in [(1, KVCacheType.f16), (2, .f16), (1, .f32)] {
+            let gen = try Generator(model: model, pool: WorkerPool(threads: threads), maxBatch: 5, kvType: kv)
+            var logits = [Float](repeating: 0, count: prompt.count * V)
+            _ = try logits.withUnsafeMutableBufferPointer { try gen.start(prompt: prompt, allLogits: $0.baseAddress) }
+            var greedy: [Int] = []
+            var options = SamplingOptions()
+            options.temperature = 0
+            try gen.generate(maxNewTokens: 30, sampler: Sampler(vocabSize: V, options: options, seed: 0), stop: nil) { greedy.append($0) }
+            runs.append((logits, greedy))
+        }
+        #expect(runs[1].logits == runs[0].logits, "F16 cache: logits differ between thread counts")
+        #expect(runs[1].greedy == runs[0].greedy)
+        let ref = try #require(ReferenceHarness.reference(model: path, tokens: prompt, greedy: 30, kvF16: true))
+        var maxDiff: Float = 0, maxRef: Float = 0, vsF32: Float = 0
+        for i in 0..<runs[0].logits.count {
+            maxDiff = max(maxDiff, abs(runs[0].logits[i] - ref.logits[i]))
+            maxRef = max(maxRef, abs(ref.logits[i]))
+            vsF32 = max(vsF32, abs(runs[0].logits[i] - runs[2].logits[i]))
+        }
+        let tol: Float = dtype.isQuantized ? 1e-5 : 1e-4
+        print("parity f16 cache \(family.name) \(dtype): max |Δlogit| \(maxDiff) vs NumPy; \(vsF32) vs the F32 cache (max |logit| \(maxRef))")
+        #expect(maxDiff <= tol * max(maxRef, 1), "\(family.name) \(dtype): max |Δ| \(maxDiff)")
+        #expect(runs[0].greedy == ref.greedy, "\(family.name) \(dtype): greedy continuation differs")
+    }
+
     @Test("a BitLinear's Int32 accumulators equal NumPy's exactly", arguments: [DType.t2, .t1, .i8])
     func accumulators(dtype: DType) throws {
         guard ReferenceHarness.available() else { return }

@@ -39,11 +39,11 @@ enum ReferenceHarness {
     }
 
     /// Reference logits (positions, vocab) and a greedy continuation of `steps` tokens.
-    static func reference(model: String, tokens: [Int], greedy steps: Int) -> (logits: [Float], greedy: [Int])? {
+    static func reference(model: String, tokens: [Int], greedy steps: Int, kvF16: Bool = false) -> (logits: [Float], greedy: [Int])? {
         let npy = model + ".ref.npy"
         guard let json = run([root.appendingPathComponent("tools/reference.py").path, model,
                               "--tokens", tokens.map(String.init).joined(separator: ","),
-                              "--logits-out", npy, "--greedy", String(steps)]),
+                              "--logits-out", npy, "--greedy", String(steps)] + (kvF16 ? ["--kv-f16"] : [])),
               let logits = NPYFile.readFloats(npy),
               let obj = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
               let ids = obj["tokens"] as? [Int] else { return nil }

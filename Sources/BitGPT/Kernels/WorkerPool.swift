@@ -3,16 +3,16 @@ import Foundation
 
 /// Splits loops over output rows (or attention heads) across a fixed set of threads.
 ///
-/// Work is cut into at most `threads` contiguous ranges, range i always on the same thread (the
-/// caller runs range 0). The threads are the C pool of `bitgpt_pool.h`: they spin for a bounded
-/// time between loops, so the five or so loops of each layer of a decode step start in well under
-/// a microsecond, and sleep when idle. Every output element is computed by the same code whatever
-/// the range it falls in, so results are bit-identical for any thread count.
+/// Work is cut into at most `threads` contiguous ranges; the caller runs range 0 and the others go
+/// to whichever thread claims them first. The threads are the C pool of `bitgpt_pool.h`: they spin
+/// for a bounded time between loops, so the five or so loops of each layer of a decode step start
+/// in well under a microsecond, and sleep when idle; the caller runs any range no worker has
+/// claimed, so a busy machine slows a loop down to one thread's speed, not to the scheduler's
+/// time slice. Every output element is computed by the same code whatever the range it falls in
+/// and whichever thread runs it, so results are bit-identical for any thread count.
 ///
 /// One loop at a time: a pool must not run loops from two threads at once.
 public final class WorkerPool: @unchecked Sendable {
-    /// Most threads a pool (and so `lm-run --threads`) accepts.
-    public static let maxThreads = 1024
     /// Number of ranges a loop is cut into (≥ 1).
     public let threads: Int
     private let pool: OpaquePointer?
@@ -22,10 +22,10 @@ public final class WorkerPool: @unchecked Sendable {
     /// Creates a pool and starts its threads.
     ///
     /// - Parameter threads: threads to use, caller included; nil or 0 means every active core.
-    ///   Values above ``maxThreads`` are clamped to it.
+    ///   Values above ``ThreadLimit/maximum`` are clamped to it.
     public init(threads: Int? = nil) {
         let n = threads ?? 0
-        let t = min(n > 0 ? n : max(ProcessInfo.processInfo.activeProcessorCount, 1), Self.maxThreads)
+        let t = min(n > 0 ? n : max(ProcessInfo.processInfo.activeProcessorCount, 1), ThreadLimit.maximum)
         // A pool that cannot start its threads runs everything on the caller.
         let p = t > 1 ? bgpt_pool_create(Int32(t)) : nil
         self.threads = p == nil ? 1 : t
@@ -50,7 +50,7 @@ public final class WorkerPool: @unchecked Sendable {
         forParts(parts) { i, n in body(count * i / n, count * (i + 1) / n) }
     }
 
-    /// Runs `body(i, parts)` for i in `0..<parts` (parts ≤ ``threads``), part i on thread i.
+    /// Runs `body(i, parts)` for i in `0..<parts` (parts ≤ ``threads``), part 0 on the caller.
     ///
     /// - Parameters:
     ///   - parts: number of parts, clamped to `1...threads`.

@@ -18,6 +18,10 @@ public final class Generator {
     public private(set) var tokens: [Int] = []
     /// Positions of `tokens` whose keys and values are in the cache (the cache holds tokens 0..<cached).
     private var cached = 0
+    /// Tokens appended since the last ``start(prompt:reserve:allLogits:)`` (one forward pass each).
+    public private(set) var appendedSinceStart = 0
+    /// When the latest forward pass (prompt or appended token) finished.
+    public private(set) var lastPassEnd = ContinuousClock.now
 
     /// Creates a generator.
     ///
@@ -64,6 +68,8 @@ public final class Generator {
             try model.forward(b, startPos: 0, state: state, pool: pool, allLogits: allLogits)
         }
         cached = tokens.count
+        appendedSinceStart = 0
+        lastPassEnd = .now
         return dropped
     }
 
@@ -85,6 +91,8 @@ public final class Generator {
                 cached = 0
             }
         }
+        appendedSinceStart += 1
+        lastPassEnd = .now
     }
 }
 

@@ -65,13 +65,17 @@ public struct TextGeneration {
     ///   - prompt: ids from ``promptIds(_:vocabSize:contextLength:)``.
     ///   - maxNewTokens: most tokens to draw.
     ///   - sampler: filters and RNG.
+    ///   - feedLast: after the last drawn token (unless it is the stop token or text output was
+    ///     stopped), also run its forward pass while it fits the context, so that every generated
+    ///     token is in the KV cache (a following turn continues from it) and `n` tokens cost `n`
+    ///     single-token passes, as llama.cpp counts them.
     ///   - onPromptDone: called once the prompt's batched pass is done (for timing).
     ///   - onText: receives each non-empty piece of text; return false to stop.
     /// - Returns: tokens drawn (the eos included) and whether `onText` stopped generation.
     /// - Throws: ``InferenceError``.
     @discardableResult
-    public func run(_ generator: Generator, prompt: [Int], maxNewTokens: Int, sampler: Sampler, onPromptDone: () -> Void = {},
-                    onText: (String) -> Bool) throws(InferenceError) -> (drawn: Int, stopped: Bool) {
+    public func run(_ generator: Generator, prompt: [Int], maxNewTokens: Int, sampler: Sampler, feedLast: Bool = false,
+                    onPromptDone: () -> Void = {}, onText: (String) -> Bool) throws(InferenceError) -> (drawn: Int, stopped: Bool) {
         try generator.start(prompt: prompt, reserve: maxNewTokens)
         onPromptDone()
         var decoder = StreamingDecoder()
@@ -83,7 +87,11 @@ public struct TextGeneration {
             drawn += 1
             let text = decoder.push(pieceBytes(next))
             if !text.isEmpty && !onText(text) { return (drawn, true) }
-            if next == stop || drawn == maxNewTokens { break }
+            if next == stop { break }
+            if drawn == maxNewTokens {
+                if feedLast && generator.tokens.count < generator.model.config.contextLength { try generator.append(next) }
+                break
+            }
             guard next >= 0 && next < vocab else { throw .tokenOutOfRange(next, vocabSize: vocab) }
             try generator.append(next)
         }

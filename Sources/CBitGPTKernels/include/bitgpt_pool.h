@@ -2,9 +2,10 @@
 //
 // Not API: used by the BitGPT Swift module's WorkerPool. A decode step runs about five parallel
 // loops per layer, each a few microseconds long, so the cost of starting a loop is what limits
-// small models. The workers therefore spin on a shared generation counter for a bounded time
-// (BGPT_SPIN_US, default 2000 µs) after each loop and only then sleep on a futex; the caller runs
-// part 0 itself and spins (then yields) until every worker has finished.
+// small models. The workers therefore spin for a bounded time (BGPT_SPIN_US, default 1000 µs)
+// after each loop and only then sleep; they claim parts of a new loop as they see it. The caller
+// runs part 0, then every part no worker has claimed yet, then waits for the claimed ones, so a
+// worker the scheduler keeps off the CPU (another process holds the core) delays nothing.
 //
 // One caller at a time: bgpt_pool_run must not be called concurrently on the same pool, nor
 // from inside one of its tasks.
@@ -21,11 +22,12 @@ typedef void (*bgpt_pool_fn)(void *ctx, int index, int parts);
 typedef struct bgpt_pool bgpt_pool;
 
 /// A pool of `threads` threads in all: the caller of bgpt_pool_run plus `threads - 1` workers,
-/// started now. NULL if `threads` < 1 or a thread cannot be started.
+/// started now. NULL if `threads` is not in 1...65535 or a thread cannot be started.
 bgpt_pool *bgpt_pool_create(int threads);
 
-/// Runs fn(ctx, i, parts) for i = 0 ..< parts, part 0 on the calling thread and part i on worker i,
-/// and returns when all have returned. `parts` is clamped to [1, threads].
+/// Runs fn(ctx, i, parts) for i = 0 ..< parts, part 0 on the calling thread and the others on
+/// whichever thread claims them first, and returns when all have returned. `parts` is clamped to
+/// [1, threads].
 void bgpt_pool_run(bgpt_pool *pool, int parts, bgpt_pool_fn fn, void *ctx);
 
 /// Number of threads (caller included).

@@ -1,0 +1,12 @@
+import ArgumentParser
+import BitGPT
+
+extension KVCacheType: ExpressibleByArgument {}
+
+extension Transformer {
+    /// Bytes a single-token pass at `position` reads from a KV cache of `type`: the keys and values
+    /// of positions `0...position` in every layer.
+    public func kvBytesPerToken(position: Int, type: KVCacheType) -> Int {
+        2 * config.nLayers * (position + 1) * config.nKVHeads * config.headDim * type.byteSize
+    }
+}

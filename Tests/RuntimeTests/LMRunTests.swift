@@ -58,16 +58,18 @@ struct LMRunTests {
         #expect(c.out.components(separatedBy: "---------------\n").count == 2)
     }
 
-    @Test("--logits-out writes the prompt's logits as float32 .npy")
-    func logitsOut() throws {
+    @Test("--logits-out writes the prompt's logits as float32 .npy, with the F16 cache by default and F32 on request",
+          arguments: [nil, KVCacheType.f16, .f32])
+    func logitsOut(cacheType: KVCacheType?) throws {
         let dir = try ReferenceHarness.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let m = try demoModel(dir)
-        guard let r = try run([m, "--prompt", "abc", "--max-new-tokens", "0", "--num-samples", "1", "--logits-out", dir + "/l.npy"]) else { return }
+        let flag = cacheType.map { ["--cache-type", $0.rawValue] } ?? []
+        guard let r = try run([m, "--prompt", "abc", "--max-new-tokens", "0", "--num-samples", "1", "--logits-out", dir + "/l.npy"] + flag) else { return }
         #expect(r.status == 0)
         let npy = try #require(NPYFile.readFloats(dir + "/l.npy"))
         #expect(npy.shape == [3, 256])
-        let gen = try Generator(model: try Transformer(file: try BGPTFile(path: m)), pool: WorkerPool(threads: 1))
+        let gen = try Generator(model: try Transformer(file: try BGPTFile(path: m)), pool: WorkerPool(threads: 1), kvType: cacheType ?? .f16)
         try gen.start(prompt: [97, 98, 99])
         #expect(Array(npy.values[512...]) == Array(UnsafeBufferPointer(start: gen.logits, count: 256)))
     }

@@ -45,6 +45,31 @@ public final class LinearGroup {
         }
     }
 
+    /// SwiGLU over a [gate, up] group of equal rows H: `out[t·ld + r] = silu(gate_r)·up_r` for
+    /// r < H, with `out[t·ld + H + r]` holding up. Each thread combines the rows it computed, so
+    /// the activation runs in the same parallel loop. Requires `ld ≥ 2·H`.
+    public func forwardSwiGLU(_ out: UnsafeMutablePointer<Float>, ld: Int, _ x: UnsafePointer<Float>, n: Int,
+                              scratch s: LinearScratch, pool: WorkerPool) {
+        precondition(members.count == 2 && members[0].rows == members[1].rows, "SwiGLU needs gate and up of equal rows")
+        let gate = members[0], up = members[1], H = gate.rows
+        let chunk = max(1, min(s.maxTokens, s.accCapacity / rows))
+        var t0 = 0
+        while t0 < n {
+            let m = min(chunk, n - t0)
+            let o = out + t0 * ld
+            let input = gate.prepare(x + t0 * cols, n: m, scratch: s)
+            pool.forRanges(H, minPerThread: 16) { r0, r1 in
+                gate.rowsForward(o, ld: ld, input, r0: r0, r1: r1, n: m, scratch: s, acc: s.acc)
+                up.rowsForward(o + H, ld: ld, input, r0: r0, r1: r1, n: m, scratch: s, acc: s.acc + m * H)
+                for t in 0..<m {
+                    let row = o + t * ld
+                    swiglu(row + r0, gate: row + r0, up: row + H + r0, count: r1 - r0)
+                }
+            }
+            t0 += m
+        }
+    }
+
     private func forwardChunk(_ out: UnsafeMutablePointer<Float>, ld: Int, _ x: UnsafePointer<Float>, n: Int,
                               scratch s: LinearScratch, pool: WorkerPool) {
         let input = members[0].prepare(x, n: n, scratch: s)

@@ -240,14 +240,16 @@ public final class Transformer {
             let min = UnsafePointer(b.ffnNorm == nil ? x : xb)
             if let g = b.ffnNorm { norm(xb, x, gain: g, bias: b.ffnNormBias, n: n) }
             if let gate = b.gate {
-                // gate | up per token, (n, 2·hidden); then silu(gate)·up packed to (n, hidden) in place.
+                // gate | up per token, (n, 2·hidden), silu(gate)·up written over gate.
                 if let group = b.ffnIn {
-                    group.forward(hb, ld: 2 * H, min, n: n, scratch: scratch, pool: pool)
+                    group.forwardSwiGLU(hb, ld: 2 * H, min, n: n, scratch: scratch, pool: pool)
                 } else {
                     gate.forward(hb, ld: 2 * H, min, n: n, scratch: scratch, pool: pool)
                     b.up.forward(hb + H, ld: 2 * H, min, n: n, scratch: scratch, pool: pool)
+                    for t in 0..<n { swiglu(hb + 2 * t * H, gate: hb + 2 * t * H, up: hb + 2 * t * H + H, count: H) }
                 }
-                for t in 0..<n { swiglu(hb + t * H, gate: hb + 2 * t * H, up: hb + 2 * t * H + H, count: H) }
+                // Pack the products to (n, hidden) for the down projection (token 0 is in place).
+                for t in 1..<max(n, 1) { (hb + t * H).update(from: hb + 2 * t * H, count: H) }
             } else {
                 if let group = b.ffnIn {
                     group.forward(hb, ld: H, min, n: n, scratch: scratch, pool: pool)

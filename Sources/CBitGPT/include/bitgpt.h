@@ -24,7 +24,8 @@
  *    BG_ERR_STRUCT_SIZE; a NULL params pointer means "defaults".
  *  - Buffers. Functions that fill a caller's buffer take its capacity and report the size needed
  *    through `size_t *needed`; when the buffer is too small they return BG_ERR_BUFFER_TOO_SMALL,
- *    write nothing, and still set *needed.
+ *    write nothing, and still set *needed. A NULL buffer with capacity 0 asks for the size only;
+ *    a NULL buffer with a non-zero capacity is BG_ERR_INVALID_ARGUMENT (*needed is not set).
  */
 #ifndef BITGPT_H
 #define BITGPT_H
@@ -136,7 +137,8 @@ bg_status bg_model_get_info(const bg_model *model, bg_model_info *info);
 /**
  * Encodes `text_len` bytes of UTF-8 `text` into at most `capacity` tokens.
  * *n_tokens receives the count needed; BG_ERR_BUFFER_TOO_SMALL if capacity < *n_tokens
- * (tokens is then untouched). `tokens` may be NULL when capacity is 0.
+ * (tokens is then untouched). `tokens` may be NULL when capacity is 0 (a size query);
+ * NULL with a non-zero capacity is BG_ERR_INVALID_ARGUMENT.
  */
 bg_status bg_tokenize(const bg_model *model, const char *text, size_t text_len, bg_token *tokens, size_t capacity,
                       size_t *n_tokens);
@@ -144,7 +146,9 @@ bg_status bg_tokenize(const bg_model *model, const char *text, size_t text_len, 
 /**
  * Decodes `n` tokens to UTF-8 text in `buf` (capacity bytes), NUL-terminated. *needed receives the
  * bytes needed including the NUL; BG_ERR_BUFFER_TOO_SMALL if capacity < *needed. Special tokens
- * are written as their text. BG_ERR_TOKENIZER for an id outside the vocabulary.
+ * are written as their text. BG_ERR_TOKENIZER for an id outside the vocabulary. `buf` may be
+ * NULL when capacity is 0 (a size query: BG_ERR_BUFFER_TOO_SMALL with *needed set); NULL with a
+ * non-zero capacity is BG_ERR_INVALID_ARGUMENT.
  */
 bg_status bg_detokenize(const bg_model *model, const bg_token *tokens, size_t n, char *buf, size_t capacity,
                         size_t *needed);

@@ -174,8 +174,10 @@ public func capiGenerate(_ c: OpaquePointer?, _ prompt: UnsafePointer<CChar>?, _
     let config = h.model.config
     let text = TextGeneration(tokenizer: tok, printSpecial: g.print_special, ignoreEos: g.ignore_eos)
     let ids: [Int]
-    do { ids = try text.promptIds(String(cString: prompt), vocabSize: config.vocabSize, contextLength: config.contextLength).ids }
-    catch { return h.fail(BG_ERR_TOKENIZER, "bg_generate: \(error)") }
+    do {
+        let bytes = UnsafeRawBufferPointer(start: prompt, count: strlen(prompt))
+        ids = try text.promptIds(try UTF8Input.text(bytes), vocabSize: config.vocabSize, contextLength: config.contextLength).ids
+    } catch { return h.fail(BG_ERR_TOKENIZER, "bg_generate: the prompt: \(error)") }
     let s = Sampler(vocabSize: config.vocabSize, options: options, seed: seed)
     h.started = false
     h.hasLogits = false

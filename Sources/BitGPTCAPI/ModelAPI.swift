@@ -107,9 +107,9 @@ public func capiTokenize(_ m: OpaquePointer?, _ text: UnsafePointer<CChar>?, _ l
         return h.fail(BG_ERR_INVALID_ARGUMENT, "bg_tokenize: tokens is NULL but capacity is \(capacity) (pass 0 to ask for the count)")
     }
     guard let tok = h.tokenizer else { return h.fail(BG_ERR_UNSUPPORTED, "bg_tokenize: the model has no tokenizer") }
-    let s = String(decoding: UnsafeRawBufferPointer(start: text, count: len), as: UTF8.self)
     let ids: [Int]
-    do { ids = try tok.encode(s) } catch { return h.fail(BG_ERR_TOKENIZER, "bg_tokenize: \(error)") }
+    do { ids = try tok.encode(try UTF8Input.text(UnsafeRawBufferPointer(start: text, count: len))) }
+    catch { return h.fail(BG_ERR_TOKENIZER, "bg_tokenize: \(error)") }
     nTokens.pointee = ids.count
     guard capacity >= ids.count else { return h.fail(BG_ERR_BUFFER_TOO_SMALL, "bg_tokenize: \(ids.count) tokens do not fit in \(capacity)") }
     for (k, id) in ids.enumerated() { tokens![k] = Int32(id) }

@@ -19,6 +19,8 @@ struct LMRun: BitGPTCommand {
 
             Beam search (--beam-width N) keeps the N most likely sequences at each step and prints             the --num-candidates best completed ones with their total log-probability (natural log,             over the whole vocabulary), ranked by log-probability per token. It draws nothing, so             the sampling options (--num-samples, --temperature, --top-k, --top-p, --min-p,             --repeat-penalty, --seed) are refused with it.
 
+            The prompt must be valid UTF-8; invalid input is an error naming the first bad byte.
+
             Exit status: 0 on success, 1 on a bad flag, an unreadable or damaged model, or a \
             prompt the tokenizer cannot encode.
             """,
@@ -84,11 +86,14 @@ struct LMRun: BitGPTCommand {
         let config = net.config
 
         // Prompt text → ids.
+        // Invalid UTF-8 is refused with the offset of its first bad byte (the library's policy,
+        // ``UTF8Input``), never replaced.
         var text = prompt ?? ""
+        if prompt != nil { try RawArguments.checkUTF8(option: ["--prompt", "-p"]) }
         if let f = promptFile {
-            text = String(decoding: try readWholeFile(f, what: "--prompt-file"), as: UTF8.self)
+            do { text = try UTF8Input.text(try readWholeFile(f, what: "--prompt-file")) } catch let e as TokenizerError { throw FileFailure(f, e) }
         } else if prompt == nil && isatty(0) == 0 {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            do { text = try UTF8Input.text(FileHandle.standardInput.readDataToEndOfFile()) } catch { throw BadInput("stdin: \(error)") }
         }
         let generation = TextGeneration(tokenizer: tokenizer, printSpecial: special, ignoreEos: ignoreEos)
         let ids: [Int]

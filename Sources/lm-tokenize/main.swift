@@ -46,6 +46,7 @@ struct LMTokenize: BitGPTCommand {
 
     func run() throws {
         let (tok, _) = try TokenizeTool.load(tokenizer, pattern: pattern, special: special)
+        if text != nil { try RawArguments.checkUTF8(option: ["--text"]) }
         let input = try text ?? TokenizeTool.readStdin()
         if batch {
             StandardOutput.print(try TokenizeTool.batch(tok, json: input, decode: decode, allowSpecial: !noSpecial))

@@ -22,6 +22,10 @@
  *    caller sets to sizeof(the struct) by calling its bg_*_params_init function. A struct_size
  *    smaller than this version's struct or larger than the library knows gives
  *    BG_ERR_STRUCT_SIZE; a NULL params pointer means "defaults".
+ *  - Text. Text passed in (bg_tokenize's text, bg_generate's prompt) must be valid UTF-8;
+ *    invalid input gives BG_ERR_TOKENIZER with a message naming the offset of the first bad byte
+ *    ("invalid UTF-8 at byte 5"), never a silent U+FFFD. Text passed out is whole UTF-8
+ *    characters; only ids that split a character decode to U+FFFD.
  *  - Buffers. Functions that fill a caller's buffer take its capacity and report the size needed
  *    through `size_t *needed`; when the buffer is too small they return BG_ERR_BUFFER_TOO_SMALL,
  *    write nothing, and still set *needed. A NULL buffer with capacity 0 asks for the size only;
@@ -135,7 +139,8 @@ bg_status bg_model_get_info(const bg_model *model, bg_model_info *info);
  * ------------------------------------------------------------------------------------------- */
 
 /**
- * Encodes `text_len` bytes of UTF-8 `text` into at most `capacity` tokens.
+ * Encodes `text_len` bytes of UTF-8 `text` into at most `capacity` tokens (BG_ERR_TOKENIZER,
+ * naming the first bad byte, if the text is not valid UTF-8).
  * *n_tokens receives the count needed; BG_ERR_BUFFER_TOO_SMALL if capacity < *n_tokens
  * (tokens is then untouched). `tokens` may be NULL when capacity is 0 (a size query);
  * NULL with a non-zero capacity is BG_ERR_INVALID_ARGUMENT.

@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["BitGPT", "BitGPTCLI", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainTests", dependencies: ["BitGPTTrain", "BitGPT"], swiftSettings: swiftSettings),
-        .testTarget(name: "CLITests", dependencies: ["BitGPT", "BitGPTCAPI", "CBitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["BitGPT", "BitGPTCAPI", "BitGPTCLI", "CBitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ],
     cxxLanguageStandard: .cxx17
 )

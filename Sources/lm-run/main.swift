@@ -10,14 +10,18 @@ struct LMRun: BitGPTCommand {
         commandName: "lm-run",
         abstract: "Generate text with a .bgpt model (GPT-2/nanoGPT, BitGPT or Llama family).",
         discussion: """
-            The prompt comes from --prompt, --prompt-file, or standard input when it is not a \
+            The prompt comes from --prompt (-p), --prompt-file, or standard input when it is not a \
             terminal; with none, generation starts from the bos token (or id 0). Text streams as it \
             is generated, whole UTF-8 characters only; samples are separated by a line of dashes.
 
             Sampling order: repetition penalty, temperature (0 = greedy), top-k, softmax, min-p, \
             top-p, draw with a seeded generator.
 
-            Beam search (--beam-width N) keeps the N most likely sequences at each step and prints             the --num-candidates best completed ones with their total log-probability (natural log,             over the whole vocabulary), ranked by log-probability per token. It draws nothing, so             the sampling options (--num-samples, --temperature, --top-k, --top-p, --min-p,             --repeat-penalty, --seed) are refused with it.
+            Beam search (--beam-width N) keeps the N most likely sequences at each step and prints \
+            the --num-candidates best completed ones with their total log-probability (natural log, \
+            over the whole vocabulary), ranked by log-probability per token. It draws nothing, so \
+            the sampling options (--num-samples, --temperature, --top-k, --top-p, --min-p, \
+            --repeat-penalty, --seed) are refused with it.
 
             The prompt must be valid UTF-8; invalid input is an error naming the first bad byte.
 
@@ -27,17 +31,17 @@ struct LMRun: BitGPTCommand {
         version: BitGPTVersion.string)
 
     @Argument(help: "Model .bgpt file.") var model: String
-    @Option(help: "Prompt text.") var prompt: String?
+    @Option(name: [.customShort("p"), .long], help: "Prompt text.") var prompt: String?
     @Option(help: "Read the prompt from this file.") var promptFile: String?
     @Option(parsing: .unconditional, help: "Samples to generate (default: 2).") var numSamples: Int?
-    @Option(parsing: .unconditional, help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
+    @Option(name: [.customShort("n"), .long], parsing: .unconditional, help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
     @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy (default: 1).") var temperature: Float?
     @Option(parsing: .unconditional, help: "Keep the k most likely tokens; 0 = off (default: 200).") var topK: Int?
     @Option(parsing: .unconditional, help: "Nucleus sampling threshold in (0, 1]; 1 = off (default).") var topP: Float?
     @Option(parsing: .unconditional, help: "Drop tokens below this fraction of the top probability; 0 = off (default).") var minP: Float?
     @Option(parsing: .unconditional, help: "Repetition penalty over the last 64 tokens; 1 = off (default).") var repeatPenalty: Float?
-    @Option(parsing: .unconditional, help: "Random seed (default: 1337).") var seed: UInt64?
-    @Option(parsing: .unconditional, help: "Threads, 1 to 1024 (default: all cores).") var threads: Int?
+    @Option(name: [.customShort("s"), .long], parsing: .unconditional, help: "Random seed (default: 1337).") var seed: UInt64?
+    @Option(name: [.customShort("t"), .long], parsing: .unconditional, help: "Threads, 1 to 1024 (default: all cores).") var threads: Int?
     @Option(parsing: .unconditional, help: "Beam search width (enables beam search; refuses the sampling options).") var beamWidth: Int?
     @Option(parsing: .unconditional, help: "Beam search: completed candidates to print, best first.") var numCandidates: Int = 3
     @Flag(help: "Do not stop at the end-of-sequence token.") var ignoreEos = false
@@ -144,7 +148,7 @@ struct LMRun: BitGPTCommand {
             write(generation.promptText(ids))
             let tp = clock.now
             var td = tp
-            let (n, _) = try generation.run(gen, prompt: ids, maxNewTokens: maxNewTokens, sampler: sampler, onPromptDone: { td = clock.now }) {
+            let (n, _, _) = try generation.run(gen, prompt: ids, maxNewTokens: maxNewTokens, sampler: sampler, onPromptDone: { td = clock.now }) {
                 write($0)
                 return true
             }

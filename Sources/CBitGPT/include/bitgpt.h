@@ -255,6 +255,36 @@ bg_status bg_generate(bg_context *ctx, const char *prompt, const bg_sampler_para
                       const bg_generate_params *params, bg_piece_callback callback, void *user_data,
                       const volatile int *abort_flag);
 
+/** Why generation ended (bg_generate_result.stop_reason). */
+typedef enum bg_stop_reason {
+    BG_STOP_NONE = 0,       /**< nothing was generated: the call failed before sampling */
+    BG_STOP_MAX_TOKENS = 1, /**< max_new_tokens were generated */
+    BG_STOP_EOS = 2,        /**< the end-of-sequence token was generated (it is counted in n_generated) */
+    BG_STOP_ABORTED = 3,    /**< the abort flag or the callback stopped it (BG_ERR_ABORTED) */
+} bg_stop_reason;
+
+/** What bg_generate_with_result reports. Initialise with bg_generate_result_init. */
+typedef struct bg_generate_result {
+    uint32_t struct_size;     /**< sizeof(bg_generate_result) */
+    int32_t n_prompt_tokens;  /**< prompt tokens decoded (after cropping to the context length) */
+    int32_t n_generated;      /**< tokens sampled, an end-of-sequence token included */
+    int32_t stop_reason;      /**< a bg_stop_reason */
+} bg_generate_result;
+
+/** Zeroes *result and sets struct_size. */
+void bg_generate_result_init(bg_generate_result *result);
+
+/**
+ * bg_generate, and on return (also on BG_ERR_ABORTED) fills *result with the number of prompt
+ * and generated tokens and why generation stopped. `result` may be NULL (then this is
+ * bg_generate); its struct_size must be set by bg_generate_result_init (BG_ERR_STRUCT_SIZE
+ * otherwise). On other errors *result says BG_STOP_NONE with the counts reached so far.
+ * Added in API version 1 without changing bg_generate.
+ */
+bg_status bg_generate_with_result(bg_context *ctx, const char *prompt, const bg_sampler_params *sampling,
+                                  const bg_generate_params *params, bg_piece_callback callback, void *user_data,
+                                  const volatile int *abort_flag, bg_generate_result *result);
+
 #ifdef __cplusplus
 }
 #endif

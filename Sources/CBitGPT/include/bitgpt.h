@@ -248,8 +248,9 @@ void bg_generate_params_init(bg_generate_params *params);
  * their text to `callback` — exactly what `lm-run` does with the same settings, so the output is
  * byte-identical. Stops early at the end-of-sequence token, when `*abort_flag` (if not NULL)
  * becomes non-zero, or when the callback returns non-zero (both give BG_ERR_ABORTED).
- * When the context fills, families with learned positions re-run the last context_length tokens
- * as lm-run does.
+ * When the context fills, every family re-runs the last context_length tokens as a fresh window
+ * with positions from 0, as lm-run (and nanoGPT's generate()) does; each token past the context
+ * then costs a full-window pass.
  */
 bg_status bg_generate(bg_context *ctx, const char *prompt, const bg_sampler_params *sampling,
                       const bg_generate_params *params, bg_piece_callback callback, void *user_data,

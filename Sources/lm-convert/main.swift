@@ -2,6 +2,7 @@ import ArgumentParser
 import BitGPT
 import BitGPTCLI
 import BitGPTConvert
+import BitGPTTrain
 
 /// `lm-convert`: turn a PyTorch, safetensors or llama2.c checkpoint into a .bgpt model.
 @main
@@ -16,6 +17,10 @@ struct LMConvert: BitGPTCommand {
             source, so a BitGPT checkpoint stays ternary, exactly); embeddings and the classifier \
             stay F32 (F16 with --dtype f16); norms and biases stay F32. --tensor-type rules \
             override per tensor, e.g. --tensor-type 'blk.*.ffn_down=int8' (last match wins).
+
+            An lm-train checkpoint (OUT/ckpt.safetensors, of any family and option) converts with \
+            no flags: its config and tokenizer come from its __metadata__ and folder, and the .bgpt \
+            equals lm-train's own export (only general.created differs). Only --name applies to it.
 
             Exit status: 0 on success, 1 on any error (the output is never left half-written).
             """,
@@ -56,6 +61,18 @@ struct LMConvert: BitGPTCommand {
     func run() throws {
         let tokenizerFiles = tokenizer.map { $0.split(separator: ",").map(String.init) } ?? []
         try OutputPath.check(output, inputs: [input] + tokenizerFiles)
+        if CheckpointExport.isTrainCheckpoint(input) {
+            let given = [("--arch", arch != nil), ("--dtype", dtype != nil), ("--tensor-type", !tensorTypes.isEmpty),
+                         ("--tokenizer", tokenizer != nil), ("--n-heads", nHeads != nil), ("--n-kv-heads", nKvHeads != nil),
+                         ("--context-length", contextLength != nil), ("--norm-eps", normEps != nil)]
+            if let (flag, _) = given.first(where: { $0.1 }) {
+                throw FileFailure(input, TrainError.badOption("an lm-train checkpoint records its config and tokenizer; \(flag) does not apply"))
+            }
+            let c = try CheckpointExport.write(checkpoint: input, to: output, name: name)
+            StandardOutput.print("wrote \(output): lm-train checkpoint, \(c.architecture.rawValue)\(c.bitLinear ? " BitLinear" : ""), "
+                                 + "\(c.nLayers) layers, dim \(c.dim), vocab \(c.vocabSize)")
+            return
+        }
         var options = Converter.Options()
         options.layout = arch.flatMap { CheckpointLayout(rawValue: $0) }
         options.precision = PrecisionPolicy(linear: dtype.flatMap { DType(name: $0) },

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import BitGPT
 import BitGPTCLI
 import BitGPTConvert
@@ -37,7 +38,7 @@ struct LMConvert: BitGPTCommand {
     var dtype: String?
     @Option(name: .customLong("tensor-type"), help: "Per-tensor override PATTERN=TYPE (glob on .bgpt names); repeatable.")
     var tensorTypes: [String] = []
-    @Option(help: "Tokenizer to embed: nanoGPT meta.pkl, SentencePiece .model, tokenizer.json, encoder.json,vocab.bpe, .tiktoken, or a .bgpt.")
+    @Option(help: "Tokenizer to embed: nanoGPT meta.pkl, lm-train DATA.char/meta.json, SentencePiece .model, tokenizer.json, encoder.json,vocab.bpe, .tiktoken, or a .bgpt.")
     var tokenizer: String?
     @Option(help: "Model name for general.name (default: output file stem).")
     var name: String?
@@ -95,5 +96,9 @@ struct LMConvert: BitGPTCommand {
         }
         progress?.finish()
         StandardOutput.write(ConvertReport.text(summary, output: output))
+        if tokenizer == nil {
+            FileHandle.standardError.write(Data(("warning: \(output) has no tokenizer, so lm-run cannot run it; give --tokenizer "
+                + "(meta.pkl, meta.json, .model, tokenizer.json, encoder.json,vocab.bpe, .tiktoken or a .bgpt)\n").utf8))
+        }
     }
 }

@@ -63,4 +63,29 @@ struct TrainCheckpointConvertTests {
         #expect(missing.errorLines == ["Error: \(ckpt): bad checkpoint: its bpe tokenizer file (tokenizer.json, .tiktoken or .model) is not in \(out)"])
         #expect(!FileManager.default.fileExists(atPath: dir.file("x.bgpt")))
     }
+
+    @Test("lm-train's DATA.char/meta.json is accepted as a tokenizer; no tokenizer at all gets a warning")
+    func metaJSONAndWarning() throws {
+        let dir = try TemporaryDirectory()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let checkpoint = root + "/Tests/ConvertTests/Fixtures/nanogpt_tiny.pt"   // vocab 10
+        // What lm-train writes beside its data (DATA.char/meta.json).
+        try dir.write("meta.json", Array(#"{"itos":["\n"," ","a","b","e","o","r","t"],"source_bytes":9,"tokenizer":"char","vocab_size":8}"#.utf8))
+        let with = try Tools.run("lm-convert", [checkpoint, dir.file("a.bgpt"), "--tokenizer", dir.file("meta.json")])
+        #expect(with.status == 0, "\(with.stderr)")
+        #expect(with.stderr == "")
+        let run = try Tools.run("lm-run", [dir.file("a.bgpt"), "-p", "to be", "-n", "3", "--num-samples", "1"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.hasPrefix("to be"))
+
+        let without = try Tools.run("lm-convert", [checkpoint, dir.file("b.bgpt")])
+        #expect(without.status == 0)
+        #expect(without.errorLines == ["warning: \(dir.file("b.bgpt")) has no tokenizer, so lm-run cannot run it; give --tokenizer "
+                                       + "(meta.pkl, meta.json, .model, tokenizer.json, encoder.json,vocab.bpe, .tiktoken or a .bgpt)"])
+
+        try dir.write("meta.json", Array(#"{"itos":["a"],"tokenizer":"bpe"}"#.utf8))
+        let bad = try Tools.run("lm-convert", [checkpoint, dir.file("c.bgpt"), "--tokenizer", dir.file("meta.json")])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("not lm-train's char meta.json"))
+    }
 }

@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(name: "lm-inspect", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-init", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-tokenize", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lm-convert", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-convert", dependencies: ["BitGPTCLI", "BitGPTConvert", "BitGPTTrain"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-quantize", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-diff", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-bench", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["BitGPT", "BitGPTCLI", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainTests", dependencies: ["BitGPTTrain", "BitGPT"], swiftSettings: swiftSettings),
-        .testTarget(name: "CLITests", dependencies: ["BitGPT", "BitGPTCAPI", "CBitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["BitGPT", "BitGPTCAPI", "BitGPTCLI", "CBitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ],
     cxxLanguageStandard: .cxx17
 )

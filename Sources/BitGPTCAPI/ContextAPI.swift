@@ -153,7 +153,24 @@ public func capiSample(_ c: OpaquePointer?, _ s: OpaquePointer?, _ token: Unsafe
 public func capiGenerate(_ c: OpaquePointer?, _ prompt: UnsafePointer<CChar>?, _ sampling: UnsafePointer<bg_sampler_params>?,
                          _ params: UnsafePointer<bg_generate_params>?, _ callback: bg_piece_callback?,
                          _ user: UnsafeMutableRawPointer?, _ abortFlag: UnsafePointer<Int32>?) -> Int32 {
+    capiGenerateWithResult(c, prompt, sampling, params, callback, user, abortFlag, nil)
+}
+
+@_cdecl("bg_generate_with_result")
+public func capiGenerateWithResult(_ c: OpaquePointer?, _ prompt: UnsafePointer<CChar>?, _ sampling: UnsafePointer<bg_sampler_params>?,
+                                   _ params: UnsafePointer<bg_generate_params>?, _ callback: bg_piece_callback?,
+                                   _ user: UnsafeMutableRawPointer?, _ abortFlag: UnsafePointer<Int32>?,
+                                   _ result: UnsafeMutablePointer<bg_generate_result>?) -> Int32 {
     guard let h = context(c) else { return failThread(BG_ERR_INVALID_ARGUMENT, "bg_generate: context is NULL") }
+    if let result {
+        guard structSizeOK(UnsafeRawPointer(result), expected: bgpt_capi_sizeof_generate_result()) else {
+            return h.fail(BG_ERR_STRUCT_SIZE, "bg_generate: bg_generate_result.struct_size is \(result.pointee.struct_size), expected \(bgpt_capi_sizeof_generate_result()) (call bg_generate_result_init)")
+        }
+    }
+    var report = bg_generate_result()
+    report.struct_size = bgpt_capi_sizeof_generate_result()
+    report.stop_reason = Int32(BG_STOP_NONE.rawValue)
+    defer { result?.pointee = report }
     guard let prompt else { return h.fail(BG_ERR_INVALID_ARGUMENT, "bg_generate: prompt is NULL") }
     guard let (options, seed, st, msg) = samplingOptions(sampling, "bg_generate") else { return BG_ERR_INTERNAL.rawValue }
     guard st == BG_OK else { return h.fail(st, msg) }
@@ -169,18 +186,24 @@ public func capiGenerate(_ c: OpaquePointer?, _ prompt: UnsafePointer<CChar>?, _
     guard let tok = h.model.tokenizer else { return h.fail(BG_ERR_UNSUPPORTED, "bg_generate: the model has no tokenizer") }
     let flag = abortFlag.map { UnsafeRawPointer($0) }
     func aborted() -> Bool { bgpt_capi_read_flag(flag?.assumingMemoryBound(to: Int32.self)) != 0 }
-    if aborted() { return h.fail(BG_ERR_ABORTED, "bg_generate: aborted") }
+    if aborted() {
+        report.stop_reason = Int32(BG_STOP_ABORTED.rawValue)
+        return h.fail(BG_ERR_ABORTED, "bg_generate: aborted")
+    }
 
     let config = h.model.config
     let text = TextGeneration(tokenizer: tok, printSpecial: g.print_special, ignoreEos: g.ignore_eos)
     let ids: [Int]
-    do { ids = try text.promptIds(String(cString: prompt), vocabSize: config.vocabSize, contextLength: config.contextLength).ids }
-    catch { return h.fail(BG_ERR_TOKENIZER, "bg_generate: \(error)") }
+    do {
+        let bytes = UnsafeRawBufferPointer(start: prompt, count: strlen(prompt))
+        ids = try text.promptIds(try UTF8Input.text(bytes), vocabSize: config.vocabSize, contextLength: config.contextLength).ids
+    } catch { return h.fail(BG_ERR_TOKENIZER, "bg_generate: the prompt: \(error)") }
     let s = Sampler(vocabSize: config.vocabSize, options: options, seed: seed)
     h.started = false
     h.hasLogits = false
     do {
-        let result = try text.run(h.generator, prompt: ids, maxNewTokens: Int(g.max_new_tokens), sampler: s) { piece in
+        report.n_prompt_tokens = Int32(ids.count)
+        let run = try text.run(h.generator, prompt: ids, maxNewTokens: Int(g.max_new_tokens), sampler: s) { piece in
             if aborted() { return false }
             var bytes = Array(piece.utf8)
             let stop = bytes.withUnsafeMutableBufferPointer { b in
@@ -190,7 +213,9 @@ public func capiGenerate(_ c: OpaquePointer?, _ prompt: UnsafePointer<CChar>?, _
         }
         h.started = true
         h.hasLogits = true
-        if result.stopped { return h.fail(BG_ERR_ABORTED, "bg_generate: stopped by the abort flag or the callback") }
+        report.n_generated = Int32(run.drawn)
+        report.stop_reason = Int32((run.stopped ? BG_STOP_ABORTED : run.eos ? BG_STOP_EOS : BG_STOP_MAX_TOKENS).rawValue)
+        if run.stopped { return h.fail(BG_ERR_ABORTED, "bg_generate: stopped by the abort flag or the callback") }
     } catch {
         return h.fail(BG_ERR_INTERNAL, "bg_generate: \(error)")
     }

@@ -103,13 +103,15 @@ public func capiTokenize(_ m: OpaquePointer?, _ text: UnsafePointer<CChar>?, _ l
                          _ capacity: Int, _ nTokens: UnsafeMutablePointer<Int>?) -> Int32 {
     guard let h = model(m) else { return failThread(BG_ERR_INVALID_ARGUMENT, "bg_tokenize: model is NULL") }
     guard let text, let nTokens, len >= 0 else { return h.fail(BG_ERR_INVALID_ARGUMENT, "bg_tokenize: text or n_tokens is NULL") }
+    guard tokens != nil || capacity == 0 else {
+        return h.fail(BG_ERR_INVALID_ARGUMENT, "bg_tokenize: tokens is NULL but capacity is \(capacity) (pass 0 to ask for the count)")
+    }
     guard let tok = h.tokenizer else { return h.fail(BG_ERR_UNSUPPORTED, "bg_tokenize: the model has no tokenizer") }
-    let s = String(decoding: UnsafeRawBufferPointer(start: text, count: len), as: UTF8.self)
     let ids: [Int]
-    do { ids = try tok.encode(s) } catch { return h.fail(BG_ERR_TOKENIZER, "bg_tokenize: \(error)") }
+    do { ids = try tok.encode(try UTF8Input.text(UnsafeRawBufferPointer(start: text, count: len))) }
+    catch { return h.fail(BG_ERR_TOKENIZER, "bg_tokenize: \(error)") }
     nTokens.pointee = ids.count
     guard capacity >= ids.count else { return h.fail(BG_ERR_BUFFER_TOO_SMALL, "bg_tokenize: \(ids.count) tokens do not fit in \(capacity)") }
-    guard ids.isEmpty || tokens != nil else { return h.fail(BG_ERR_INVALID_ARGUMENT, "bg_tokenize: tokens is NULL") }
     for (k, id) in ids.enumerated() { tokens![k] = Int32(id) }
     return BG_OK.rawValue
 }
@@ -119,6 +121,9 @@ public func capiDetokenize(_ m: OpaquePointer?, _ tokens: UnsafePointer<Int32>?,
                            _ capacity: Int, _ needed: UnsafeMutablePointer<Int>?) -> Int32 {
     guard let h = model(m) else { return failThread(BG_ERR_INVALID_ARGUMENT, "bg_detokenize: model is NULL") }
     guard let needed, n >= 0, n == 0 || tokens != nil else { return h.fail(BG_ERR_INVALID_ARGUMENT, "bg_detokenize: tokens or needed is NULL") }
+    guard buf != nil || capacity == 0 else {
+        return h.fail(BG_ERR_INVALID_ARGUMENT, "bg_detokenize: buf is NULL but capacity is \(capacity) (pass 0 to ask for the size)")
+    }
     guard let tok = h.tokenizer else { return h.fail(BG_ERR_UNSUPPORTED, "bg_detokenize: the model has no tokenizer") }
     var bytes: [UInt8] = []
     for k in 0..<n {

@@ -65,22 +65,7 @@ public enum TokenizeTool {
     /// `bytes` as a String, or an error naming the offset of the first invalid byte (the
     /// documented policy: invalid UTF-8 input is rejected, never silently replaced).
     public static func utf8Text(_ bytes: [UInt8], source: String) throws -> String {
-        if let s = String(validating: bytes, as: UTF8.self) { return s }
-        var it = bytes.makeIterator()
-        var decoder = UTF8()
-        var offset = 0
-        var scalars = String.UnicodeScalarView()
-        while true {
-            switch decoder.decode(&it) {
-            case let .scalarValue(u):
-                scalars.append(u)
-                offset += UTF8.width(u)
-            case .emptyInput:
-                return String(scalars)
-            case .error:
-                throw ValidationFailure("\(source): invalid UTF-8 at byte \(offset)")
-            }
-        }
+        do { return try UTF8Input.text(bytes) } catch { throw ValidationFailure("\(source): \(error)") }
     }
 
     /// Parses whitespace-separated ids.

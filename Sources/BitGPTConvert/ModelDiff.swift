@@ -12,6 +12,27 @@ public struct ModelDiff {
         public var a: String?
         /// Its value in b, rendered; nil when b lacks the key.
         public var b: String?
+        /// Its value in a; nil when a lacks the key.
+        public var valueA: MetadataValue?
+        /// Its value in b; nil when b lacks the key.
+        public var valueB: MetadataValue?
+
+        /// The change of `key` from `a` to `b` (nil: absent on that side).
+        public init(key: String, a: MetadataValue?, b: MetadataValue?) {
+            self.key = key
+            self.a = a?.description
+            self.b = b?.description
+            valueA = a
+            valueB = b
+        }
+
+        /// A value for JSON: a string value as itself (text rendering quotes it), anything else
+        /// as its text rendering; null when absent.
+        static func jsonText(_ v: MetadataValue?) -> Any {
+            guard let v else { return NSNull() }
+            if case let .string(s) = v { return s }
+            return v.description
+        }
     }
 
     /// One tensor present in both files.
@@ -43,10 +64,10 @@ public struct ModelDiff {
     public init(_ a: BGPTFile, _ b: BGPTFile) {
         for e in a.metadata.entries {
             let other = b.metadata[e.key]
-            if other != e.value { metadata.append(MetadataChange(key: e.key, a: e.value.description, b: other?.description)) }
+            if other != e.value { metadata.append(MetadataChange(key: e.key, a: e.value, b: other)) }
         }
         for e in b.metadata.entries where !a.metadata.contains(e.key) {
-            metadata.append(MetadataChange(key: e.key, a: nil, b: e.value.description))
+            metadata.append(MetadataChange(key: e.key, a: nil, b: e.value))
         }
         onlyInA = a.tensors.filter { b.info($0.name) == nil }.map { $0.name }
         onlyInB = b.tensors.filter { a.info($0.name) == nil }.map { $0.name }
@@ -96,7 +117,9 @@ public struct ModelDiff {
         func num(_ x: Double) -> Any { x.isFinite ? x : "\(x)" }
         return [
             "schema": "bitgpt.diff/1",
-            "metadata": metadata.map { ["key": $0.key, "a": $0.a ?? NSNull(), "b": $0.b ?? NSNull()] as [String: Any] },
+            "metadata": metadata.map {
+                ["key": $0.key, "a": MetadataChange.jsonText($0.valueA), "b": MetadataChange.jsonText($0.valueB)] as [String: Any]
+            },
             "only_in_a": onlyInA,
             "only_in_b": onlyInB,
             "tensors": tensors.map { t -> [String: Any] in

@@ -1,8 +1,9 @@
 import BitGPT
+import Foundation
 
 /// Builds the `tokenizer.*` metadata section of a .bgpt file from a tokenizer file.
 ///
-/// nanoGPT's `meta.pkl` (a plain pickle of `{'vocab_size', 'itos', 'stoi'}`, read with the same
+/// lm-train's `DATA.char/meta.json` and nanoGPT's `meta.pkl` (a plain pickle of `{'vocab_size', 'itos', 'stoi'}`, read with the same
 /// restricted ``PickleMachine`` as checkpoints, no globals allowed) becomes a `char` tokenizer
 /// whose `tokenizer.tokens` are `itos` in id order, with `unknown_policy = "error"`. SentencePiece
 /// `.model`, Hugging Face `tokenizer.json`, GPT-2 `encoder.json` + `vocab.bpe` (two paths joined
@@ -21,6 +22,9 @@ public enum TokenizerImport {
         if lower.hasSuffix(".pkl") || lower.hasSuffix(".pickle") {
             return try charTokenizer(SourceFile(path: path), vocabSize: vocabSize)
         }
+        if lower.hasSuffix("meta.json") {
+            return try charTokenizerJSON(SourceFile(path: path), vocabSize: vocabSize)
+        }
         if lower.hasSuffix(".bin") {
             throw .tokenizer("\(path): llama2.c tokenizer.bin is not supported; convert with its SentencePiece tokenizer.model instead")
         }
@@ -30,6 +34,27 @@ public enum TokenizerImport {
             throw .tokenizer("\(path): \(section.tokens.count) tokens, but the model's vocabulary has \(vocabSize) rows")
         }
         return section.toMetadata()
+    }
+
+    /// Reads lm-train's `DATA.char/meta.json` (`{"tokenizer": "char", "itos": [...], ...}`) into a
+    /// `char` tokenizer section.
+    public static func charTokenizerJSON(_ file: SourceFile, vocabSize: Int) throws(ConvertError) -> Metadata {
+        guard file.bytes.count <= 64 << 20 else { throw .tokenizer("\(file.path): \(file.bytes.count) bytes, too large for a meta.json") }
+        let object = try? JSONSerialization.jsonObject(with: Data(file.bytes)) as? [String: Any]
+        guard let object, object["tokenizer"] as? String == "char", let tokens = object["itos"] as? [String] else {
+            throw .tokenizer("\(file.path): not lm-train's char meta.json (no \"tokenizer\": \"char\" with an \"itos\" array)")
+        }
+        guard !tokens.isEmpty, tokens.count <= vocabSize else {
+            throw .tokenizer("\(file.path): \(tokens.count) tokens, but the model's vocabulary has \(vocabSize) rows")
+        }
+        guard tokens.allSatisfy({ !$0.isEmpty }), Set(tokens).count == tokens.count else {
+            throw .tokenizer("\(file.path): itos has an empty entry or maps two ids to the same text")
+        }
+        var m = Metadata()
+        m.set("tokenizer.kind", .string("char"))
+        m.set("tokenizer.tokens", .array(.string(tokens)))
+        m.set("tokenizer.unknown_policy", .string("error"))
+        return m
     }
 
     /// Reads a nanoGPT `meta.pkl` into a `char` tokenizer section.

@@ -67,6 +67,13 @@ void bg_generate_params_init(bg_generate_params *p) {
     p->max_new_tokens = 500;
 }
 
+void bg_generate_result_init(bg_generate_result *r) {
+    if (!r) return;
+    memset(r, 0, sizeof *r);
+    r->struct_size = sizeof *r;
+}
+
+uint32_t bgpt_capi_sizeof_generate_result(void) { return sizeof(bg_generate_result); }
 uint32_t bgpt_capi_sizeof_model_params(void) { return sizeof(bg_model_params); }
 uint32_t bgpt_capi_sizeof_model_info(void) { return sizeof(bg_model_info); }
 uint32_t bgpt_capi_sizeof_context_params(void) { return sizeof(bg_context_params); }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Foundation
 import BitGPT
 import BitGPTCLI
 import BitGPTConvert
+import BitGPTTrain
 
 /// `lm-convert`: turn a PyTorch, safetensors or llama2.c checkpoint into a .bgpt model.
 @main
@@ -16,6 +18,10 @@ struct LMConvert: BitGPTCommand {
             source, so a BitGPT checkpoint stays ternary, exactly); embeddings and the classifier \
             stay F32 (F16 with --dtype f16); norms and biases stay F32. --tensor-type rules \
             override per tensor, e.g. --tensor-type 'blk.*.ffn_down=int8' (last match wins).
+
+            An lm-train checkpoint (OUT/ckpt.safetensors, of any family and option) converts with \
+            no flags: its config and tokenizer come from its __metadata__ and folder, and the .bgpt \
+            equals lm-train's own export (only general.created differs). Only --name applies to it.
 
             Exit status: 0 on success, 1 on any error (the output is never left half-written).
             """,
@@ -32,7 +38,7 @@ struct LMConvert: BitGPTCommand {
     var dtype: String?
     @Option(name: .customLong("tensor-type"), help: "Per-tensor override PATTERN=TYPE (glob on .bgpt names); repeatable.")
     var tensorTypes: [String] = []
-    @Option(help: "Tokenizer to embed: nanoGPT meta.pkl, SentencePiece .model, tokenizer.json, encoder.json,vocab.bpe, .tiktoken, or a .bgpt.")
+    @Option(help: "Tokenizer to embed: nanoGPT meta.pkl, lm-train DATA.char/meta.json, SentencePiece .model, tokenizer.json, encoder.json,vocab.bpe, .tiktoken, or a .bgpt.")
     var tokenizer: String?
     @Option(help: "Model name for general.name (default: output file stem).")
     var name: String?
@@ -56,6 +62,18 @@ struct LMConvert: BitGPTCommand {
     func run() throws {
         let tokenizerFiles = tokenizer.map { $0.split(separator: ",").map(String.init) } ?? []
         try OutputPath.check(output, inputs: [input] + tokenizerFiles)
+        if CheckpointExport.isTrainCheckpoint(input) {
+            let given = [("--arch", arch != nil), ("--dtype", dtype != nil), ("--tensor-type", !tensorTypes.isEmpty),
+                         ("--tokenizer", tokenizer != nil), ("--n-heads", nHeads != nil), ("--n-kv-heads", nKvHeads != nil),
+                         ("--context-length", contextLength != nil), ("--norm-eps", normEps != nil)]
+            if let (flag, _) = given.first(where: { $0.1 }) {
+                throw FileFailure(input, TrainError.badOption("an lm-train checkpoint records its config and tokenizer; \(flag) does not apply"))
+            }
+            let c = try CheckpointExport.write(checkpoint: input, to: output, name: name)
+            StandardOutput.print("wrote \(output): lm-train checkpoint, \(c.architecture.rawValue)\(c.bitLinear ? " BitLinear" : ""), "
+                                 + "\(c.nLayers) layers, dim \(c.dim), vocab \(c.vocabSize)")
+            return
+        }
         var options = Converter.Options()
         options.layout = arch.flatMap { CheckpointLayout(rawValue: $0) }
         options.precision = PrecisionPolicy(linear: dtype.flatMap { DType(name: $0) },
@@ -78,5 +96,9 @@ struct LMConvert: BitGPTCommand {
         }
         progress?.finish()
         StandardOutput.write(ConvertReport.text(summary, output: output))
+        if tokenizer == nil {
+            FileHandle.standardError.write(Data(("warning: \(output) has no tokenizer, so lm-run cannot run it; give --tokenizer "
+                + "(meta.pkl, meta.json, .model, tokenizer.json, encoder.json,vocab.bpe, .tiktoken or a .bgpt)\n").utf8))
+        }
     }
 }

@@ -10,12 +10,20 @@ struct LMRun: BitGPTCommand {
         commandName: "lm-run",
         abstract: "Generate text with a .bgpt model (GPT-2/nanoGPT, BitGPT or Llama family).",
         discussion: """
-            The prompt comes from --prompt, --prompt-file, or standard input when it is not a \
+            The prompt comes from --prompt (-p), --prompt-file, or standard input when it is not a \
             terminal; with none, generation starts from the bos token (or id 0). Text streams as it \
             is generated, whole UTF-8 characters only; samples are separated by a line of dashes.
 
             Sampling order: repetition penalty, temperature (0 = greedy), top-k, softmax, min-p, \
             top-p, draw with a seeded generator.
+
+            Beam search (--beam-width N) keeps the N most likely sequences at each step and prints \
+            the --num-candidates best completed ones with their total log-probability (natural log, \
+            over the whole vocabulary), ranked by log-probability per token. It draws nothing, so \
+            the sampling options (--num-samples, --temperature, --top-k, --top-p, --min-p, \
+            --repeat-penalty, --seed) are refused with it.
+
+            The prompt must be valid UTF-8; invalid input is an error naming the first bad byte.
 
             Exit status: 0 on success, 1 on a bad flag, an unreadable or damaged model, or a \
             prompt the tokenizer cannot encode.
@@ -23,21 +31,21 @@ struct LMRun: BitGPTCommand {
         version: BitGPTVersion.string)
 
     @Argument(help: "Model .bgpt file.") var model: String
-    @Option(help: "Prompt text.") var prompt: String?
+    @Option(name: [.customShort("p"), .long], help: "Prompt text.") var prompt: String?
     @Option(help: "Read the prompt from this file.") var promptFile: String?
-    @Option(parsing: .unconditional, help: "Samples to generate.") var numSamples: Int = 2
-    @Option(parsing: .unconditional, help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
-    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy.") var temperature: Float = 1.0
-    @Option(parsing: .unconditional, help: "Keep the k most likely tokens; 0 = off.") var topK: Int = 200
-    @Option(parsing: .unconditional, help: "Nucleus sampling threshold in (0, 1]; 1 = off.") var topP: Float = 1.0
-    @Option(parsing: .unconditional, help: "Drop tokens below this fraction of the top probability; 0 = off.") var minP: Float = 0
-    @Option(parsing: .unconditional, help: "Repetition penalty over the last 64 tokens; 1 = off.") var repeatPenalty: Float = 1.0
-    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1337
-    @Option(parsing: .unconditional, help: "Threads, 1 to 1024 (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Samples to generate (default: 2).") var numSamples: Int?
+    @Option(name: [.customShort("n"), .long], parsing: .unconditional, help: "Tokens to generate per sample.") var maxNewTokens: Int = 500
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy (default: 1).") var temperature: Float?
+    @Option(parsing: .unconditional, help: "Keep the k most likely tokens; 0 = off (default: 200).") var topK: Int?
+    @Option(parsing: .unconditional, help: "Nucleus sampling threshold in (0, 1]; 1 = off (default).") var topP: Float?
+    @Option(parsing: .unconditional, help: "Drop tokens below this fraction of the top probability; 0 = off (default).") var minP: Float?
+    @Option(parsing: .unconditional, help: "Repetition penalty over the last 64 tokens; 1 = off (default).") var repeatPenalty: Float?
+    @Option(name: [.customShort("s"), .long], parsing: .unconditional, help: "Random seed (default: 1337).") var seed: UInt64?
+    @Option(name: [.customShort("t"), .long], parsing: .unconditional, help: "Threads, 1 to 1024 (default: all cores).") var threads: Int?
     @Option(help: "KV cache element type: f16 (half the bytes per decoded token, keys and values rounded to binary16, as llama.cpp's default) or f32 (exact).")
     var cacheType: KVCacheType = .f16
-    @Option(parsing: .unconditional, help: "Beam search width (enables beam search).") var beamWidth: Int?
-    @Option(parsing: .unconditional, help: "Beam search: completed candidates to print.") var numCandidates: Int = 3
+    @Option(parsing: .unconditional, help: "Beam search width (enables beam search; refuses the sampling options).") var beamWidth: Int?
+    @Option(parsing: .unconditional, help: "Beam search: completed candidates to print, best first.") var numCandidates: Int = 3
     @Flag(help: "Do not stop at the end-of-sequence token.") var ignoreEos = false
     @Flag(help: "Print special tokens.") var special = false
     @Option(help: "Write the prompt's logits as float32 .npy (positions, vocab).") var logitsOut: String?
@@ -46,13 +54,22 @@ struct LMRun: BitGPTCommand {
 
     func validate() throws {
         guard prompt == nil || promptFile == nil else { throw BadInput("give --prompt or --prompt-file, not both") }
-        guard numSamples >= 1 else { throw BadInput("--num-samples must be at least 1") }
+        let o = options
+        guard samples >= 1 else { throw BadInput("--num-samples must be at least 1") }
         guard maxNewTokens >= 0 else { throw BadInput("--max-new-tokens must not be negative") }
-        guard temperature >= 0, temperature.isFinite else { throw BadInput("--temperature must be a finite number ≥ 0") }
-        guard topK >= 0 else { throw BadInput("--top-k must be ≥ 0") }
-        guard topP > 0, topP <= 1 else { throw BadInput("--top-p must be in (0, 1]") }
-        guard minP >= 0, minP < 1 else { throw BadInput("--min-p must be in [0, 1)") }
-        guard repeatPenalty > 0, repeatPenalty.isFinite else { throw BadInput("--repeat-penalty must be positive") }
+        guard o.temperature >= 0, o.temperature.isFinite else { throw BadInput("--temperature must be a finite number ≥ 0") }
+        guard o.topK >= 0 else { throw BadInput("--top-k must be ≥ 0") }
+        guard o.topP > 0, o.topP <= 1 else { throw BadInput("--top-p must be in (0, 1]") }
+        guard o.minP >= 0, o.minP < 1 else { throw BadInput("--min-p must be in [0, 1)") }
+        guard o.repeatPenalty > 0, o.repeatPenalty.isFinite else { throw BadInput("--repeat-penalty must be positive") }
+        if beamWidth != nil {
+            let given: [(String, Bool)] = [("--num-samples", numSamples != nil), ("--temperature", temperature != nil),
+                                           ("--top-k", topK != nil), ("--top-p", topP != nil), ("--min-p", minP != nil),
+                                           ("--repeat-penalty", repeatPenalty != nil), ("--seed", seed != nil)]
+            if let (flag, _) = given.first(where: { $0.1 }) {
+                throw BadInput("\(flag) does not apply to beam search (--beam-width), which draws nothing")
+            }
+        }
         if let t = threads, let why = ThreadLimit.problem(t) { throw BadInput("--threads: \(why)") }
         if let w = beamWidth, w < 1 { throw BadInput("--beam-width must be at least 1") }
         guard numCandidates >= 1 else { throw BadInput("--num-candidates must be at least 1") }
@@ -75,11 +92,14 @@ struct LMRun: BitGPTCommand {
         let config = net.config
 
         // Prompt text → ids.
+        // Invalid UTF-8 is refused with the offset of its first bad byte (the library's policy,
+        // ``UTF8Input``), never replaced.
         var text = prompt ?? ""
+        if prompt != nil { try RawArguments.checkUTF8(option: ["--prompt", "-p"]) }
         if let f = promptFile {
-            text = String(decoding: try readWholeFile(f, what: "--prompt-file"), as: UTF8.self)
+            do { text = try UTF8Input.text(try readWholeFile(f, what: "--prompt-file")) } catch let e as TokenizerError { throw FileFailure(f, e) }
         } else if prompt == nil && isatty(0) == 0 {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            do { text = try UTF8Input.text(FileHandle.standardInput.readDataToEndOfFile()) } catch { throw BadInput("stdin: \(error)") }
         }
         let generation = TextGeneration(tokenizer: tokenizer, printSpecial: special, ignoreEos: ignoreEos)
         let ids: [Int]
@@ -109,8 +129,14 @@ struct LMRun: BitGPTCommand {
 
         if let width = beamWidth {
             let eosSet: Set<Int> = generation.stopToken.map { [$0] } ?? []
+            let tb = clock.now
             let found = try BeamSearch.run(generator: gen, prompt: ids, beamWidth: width, numCandidates: numCandidates,
                                            maxTokens: maxNewTokens, eos: eosSet)
+            if verbose {
+                let longest = found.map(\.tokens.count).max() ?? 0
+                warn(String(format: "beam search: width %d, %d candidates of up to %d tokens in %.3f s", width, found.count, longest,
+                            seconds(clock.now - tb)))
+            }
             for (i, c) in found.enumerated() {
                 var bytes: [UInt8] = []
                 for id in c.tokens { bytes += generation.pieceBytes(id) }
@@ -119,8 +145,8 @@ struct LMRun: BitGPTCommand {
             return
         }
 
-        let sampler = Sampler(vocabSize: config.vocabSize, options: options, seed: seed)
-        for sample in 0..<numSamples {
+        let sampler = Sampler(vocabSize: config.vocabSize, options: options, seed: seed ?? 1337)
+        for sample in 0..<samples {
             write(generation.promptText(ids))
             let tp = clock.now
             var td = tp
@@ -130,7 +156,7 @@ struct LMRun: BitGPTCommand {
                 return true
             }
             write("\n")
-            if sample + 1 < numSamples { write("---------------\n") }
+            if sample + 1 < samples { write("---------------\n") }
             if verbose {
                 // Decode: the single-token passes (one per generated token that was fed back,
                 // the last one included) and the time from the end of the prompt pass to the end
@@ -151,13 +177,17 @@ struct LMRun: BitGPTCommand {
         }
     }
 
+    /// Samples to generate: `--num-samples` or 2.
+    private var samples: Int { numSamples ?? 2 }
+
+    /// The sampling flags, each absent one at ``SamplingOptions``' default.
     private var options: SamplingOptions {
         var o = SamplingOptions()
-        o.temperature = temperature
-        o.topK = topK
-        o.topP = topP
-        o.minP = minP
-        o.repeatPenalty = repeatPenalty
+        if let v = temperature { o.temperature = v }
+        if let v = topK { o.topK = v }
+        if let v = topP { o.topP = v }
+        if let v = minP { o.minP = v }
+        if let v = repeatPenalty { o.repeatPenalty = v }
         return o
     }
 }

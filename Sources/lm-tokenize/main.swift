@@ -1,6 +1,11 @@
 import ArgumentParser
 import BitGPT
 import BitGPTCLI
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `lm-tokenize`: encode text to ids, or ids to text, with any supported tokenizer.
 @main
@@ -11,7 +16,9 @@ struct LMTokenize: BitGPTCommand {
         discussion: """
             The text comes from --text or stdin. Output: the ids, space-separated on one line; with \
             --pieces, one line per token (id, tab, quoted bytes); with --decode the input is ids and \
-            the output is text. Input must be valid UTF-8 (invalid input is an error naming the byte).
+            the output is text, written exactly (a newline is added only when stdout is a terminal, \
+            so `lm-tokenize --text X | lm-tokenize --decode` gives back X byte for byte). Input must \
+            be valid UTF-8 (invalid input is an error naming the byte).
 
             Exit status: 0 on success, 1 on a bad file, bad input, or an unknown id.
             """,
@@ -46,6 +53,7 @@ struct LMTokenize: BitGPTCommand {
 
     func run() throws {
         let (tok, _) = try TokenizeTool.load(tokenizer, pattern: pattern, special: special)
+        if text != nil { try RawArguments.checkUTF8(option: ["--text"]) }
         let input = try text ?? TokenizeTool.readStdin()
         if batch {
             StandardOutput.print(try TokenizeTool.batch(tok, json: input, decode: decode, allowSpecial: !noSpecial))
@@ -53,7 +61,13 @@ struct LMTokenize: BitGPTCommand {
         }
         if decode {
             let ids = try TokenizeTool.parseIds(input)
-            if pieces { StandardOutput.write(try TokenizeTool.piecesText(tok, ids)) } else { StandardOutput.print(try tok.decode(ids)) }
+            if pieces {
+                StandardOutput.write(try TokenizeTool.piecesText(tok, ids))
+            } else {
+                // The text exactly, so encode | decode round-trips byte for byte; a newline only
+                // on a terminal, where the shell prompt would otherwise follow the text.
+                StandardOutput.write(try tok.decode(ids) + (isatty(1) != 0 ? "\n" : ""))
+            }
             return
         }
         if let n = bench {

@@ -106,9 +106,9 @@ struct LMTrain: BitGPTCommand {
         let summary = try trainer.run(onStep: { r in
             guard world.isRoot else { return }
             tokens += Double(r.tokens); seconds += r.seconds
-            let mfu = peak > 0 ? 100 * r.flops / r.seconds / peak : 0
-            progress.update(Double(r.iteration - start), extra: String(format: "loss %.4f  %.0f tok/s  %.1f ms/it  MFU %.0f%%",
-                                                                   r.loss, tokens / max(seconds, 1e-9), 1000 * r.seconds, mfu))
+            progress.update(Double(r.iteration - start),
+                            extra: TrainProgress.text(loss: Double(r.loss), tokensPerSecond: tokens / max(seconds, 1e-9),
+                                                      secondsPerStep: r.seconds, stepFlops: r.flops, peakFlops: peak))
         }, onEval: { it, tl, vl in
             progress.finish()
             print(String(format: "step %d: train loss %.4f, val loss %.4f", it, tl, vl))

@@ -95,3 +95,48 @@ struct LMRunTests {
         #expect(r.err.contains("Error:") && r.err.contains(mention), "stderr: \(r.err)")
     }
 }
+
+/// `lm-run --beam-width`: candidates, refused sampling flags, timings.
+@Suite("lm-run beam search")
+struct LMRunBeamTests {
+    let tool = LMRunTests()
+
+    @Test("the best candidate is the same for any --num-candidates; width 1 has a real log-probability")
+    func candidates() throws {
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let m = try tool.demoModel(dir)
+        let base = [m, "--prompt", "Hi", "--beam-width", "4", "--max-new-tokens", "12", "--threads", "1"]
+        let three = try #require(try tool.run(base + ["--num-candidates", "3"]))
+        let six = try #require(try tool.run(base + ["--num-candidates", "6"]))
+        #expect(three.status == 0 && six.status == 0)
+        let a = three.out.split(separator: "\n"), b = six.out.split(separator: "\n")
+        #expect(a.count == 3 && b.count == 4)  // width 4 completes 4 candidates here (no eos in a byte vocabulary)
+        #expect(a.first == b.first)
+        let one = try #require(try tool.run([m, "--prompt", "Hi", "--beam-width", "1", "--max-new-tokens", "12"]))
+        #expect(one.status == 0 && one.out.hasPrefix("[1] logprob -"))
+    }
+
+    @Test("sampling flags are refused with --beam-width", arguments: [
+        ["--num-samples", "2"], ["--temperature", "0"], ["--top-k", "5"], ["--seed", "3"],
+    ])
+    func refusesSampling(flag: [String]) throws {
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let m = try tool.demoModel(dir)
+        let r = try #require(try tool.run([m, "--beam-width", "2", "--max-new-tokens", "3"] + flag))
+        #expect(r.status == 1)
+        #expect(r.err == "Error: \(flag[0]) does not apply to beam search (--beam-width), which draws nothing\n")
+        #expect(r.out.isEmpty)
+    }
+
+    @Test("--verbose prints the beam search's timing")
+    func verbose() throws {
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let m = try tool.demoModel(dir)
+        let r = try #require(try tool.run([m, "--beam-width", "2", "--max-new-tokens", "3", "--verbose"]))
+        #expect(r.status == 0)
+        #expect(r.err.contains("beam search: width 2, 2 candidates of up to 3 tokens in "))
+    }
+}

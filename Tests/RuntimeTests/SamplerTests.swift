@@ -91,17 +91,90 @@ struct SamplerTests {
     }
 }
 
-/// Beam search over a tiny model.
+/// Beam search over a tiny model, checked against exhaustive search.
 @Suite("Beam search")
 struct BeamSearchTests {
-    @Test("width 1 is greedy decoding; wider beams return sorted candidates")
+    /// A random model and a generator over it.
+    func generator(vocab: Int, seed: UInt64, dir: String) throws -> Generator {
+        var config = Family.tiny(.llama)
+        config.vocabSize = vocab
+        let path = dir + "/m.bgpt"
+        try RandomModel.write(config: config, to: path, linearType: .t2, seed: seed)
+        return try Generator(model: try Transformer(file: try BGPTFile(path: path)), pool: WorkerPool(threads: 1))
+    }
+
+    /// Log-softmax of the next token after `sequence`, over the whole vocabulary.
+    func logSoftmax(_ gen: Generator, _ sequence: [Int]) throws -> [Double] {
+        let logits = try gen.logits(after: sequence).map(Double.init)
+        let mx = logits.max()!
+        let lse = mx + log(logits.reduce(0) { $0 + exp($1 - mx) })
+        return logits.map { $0 - lse }
+    }
+
+    /// Every candidate of at most `steps` tokens: ended by an eos (stripped, its log-probability
+    /// kept) or `steps` long, with its exact log-probability.
+    func exhaustive(_ gen: Generator, prompt: [Int], vocab: Int, steps: Int, eos: Set<Int>) throws -> [BeamCandidate] {
+        var out: [BeamCandidate] = []
+        var frontier = [BeamCandidate(tokens: [], logProb: 0)]
+        for _ in 0..<steps {
+            var next: [BeamCandidate] = []
+            for c in frontier {
+                let lp = try logSoftmax(gen, prompt + c.tokens)
+                for id in 0..<vocab {
+                    let child = BeamCandidate(tokens: c.tokens + [id], logProb: c.logProb + lp[id])
+                    if eos.contains(id) { out.append(BeamCandidate(tokens: c.tokens, logProb: child.logProb)) } else { next.append(child) }
+                }
+            }
+            frontier = next
+        }
+        return out + frontier
+    }
+
+    @Test("a beam as wide as every prefix finds the exhaustive optimum, with and without eos", arguments: [0.0, 1.0])
+    func matchesExhaustive(lengthPenalty: Double) throws {
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let vocab = 6, steps = 3, prompt = [1, 4]
+        let gen = try generator(vocab: vocab, seed: 21, dir: dir)
+        for eos: Set<Int> in [[], [2]] {
+            let all = try exhaustive(gen, prompt: prompt, vocab: vocab, steps: steps, eos: eos)
+            let best = all.map { $0.priority(lengthPenalty: lengthPenalty) }.max()!
+            // Width vocab^steps keeps every candidate; width vocab^(steps-1) still finds the best.
+            let everything = try BeamSearch.run(generator: gen, prompt: prompt, beamWidth: 216, numCandidates: 1000, maxTokens: steps,
+                                                eos: eos, lengthPenalty: lengthPenalty)
+            #expect(everything.count == all.count)
+            for c in everything {
+                let truth = try #require(all.first { $0.tokens == c.tokens })
+                #expect(abs(truth.logProb - c.logProb) < 1e-9)
+            }
+            let found = try BeamSearch.run(generator: gen, prompt: prompt, beamWidth: 36, numCandidates: 1, maxTokens: steps,
+                                           eos: eos, lengthPenalty: lengthPenalty)
+            let top = try #require(found.first)
+            #expect(abs(top.priority(lengthPenalty: lengthPenalty) - best) < 1e-9)
+            #expect(abs(everything[0].priority(lengthPenalty: lengthPenalty) - best) < 1e-9)
+        }
+    }
+
+    @Test("the best candidate does not depend on --num-candidates")
+    func bestIndependentOfCandidates() throws {
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let gen = try generator(vocab: 96, seed: 9, dir: dir)
+        for width in [2, 4] {
+            let runs = try [1, 3, 6].map {
+                try BeamSearch.run(generator: gen, prompt: [3, 1, 4], beamWidth: width, numCandidates: $0, maxTokens: 8, eos: [5])
+            }
+            #expect(runs.map(\.count) == [1, 3, 6].map { min($0, runs[2].count) })
+            #expect(runs[0].first == runs[1].first && runs[1].first == runs[2].first)
+            #expect(Array(runs[2].prefix(3)) == runs[1])
+        }
+    }
+
+    @Test("width 1 is greedy decoding and reports the tokens' real log-probability")
     func greedyEquivalence() throws {
         let dir = try ReferenceHarness.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/m.bgpt"
-        try RandomModel.write(config: Family.tiny(.llama), to: path, linearType: .t2, seed: 9)
-        let model = try Transformer(file: try BGPTFile(path: path))
-        let gen = try Generator(model: model, pool: WorkerPool(threads: 1))
+        let gen = try generator(vocab: 96, seed: 9, dir: dir)
         let prompt = [3, 1, 4]
         let beam = try BeamSearch.run(generator: gen, prompt: prompt, beamWidth: 1, numCandidates: 1, maxTokens: 6, eos: [])
         var greedy: [Int] = []
@@ -111,10 +184,14 @@ struct BeamSearchTests {
         try gen.generate(maxNewTokens: 6, sampler: Sampler(vocabSize: 96, options: o, seed: 0), stop: nil) { greedy.append($0) }
         #expect(beam.count == 1)
         #expect(beam.first?.tokens == greedy)
+        var expected = 0.0
+        for (i, t) in greedy.enumerated() { expected += try logSoftmax(gen, prompt + greedy.prefix(i))[t] }
+        #expect(expected < 0)
+        #expect(abs((beam.first?.logProb ?? 0) - expected) < 1e-9)
 
         let wide = try BeamSearch.run(generator: gen, prompt: prompt, beamWidth: 4, numCandidates: 3, maxTokens: 4, eos: [])
         #expect(wide.count == 3)
-        #expect(wide.allSatisfy { $0.tokens.count == 4 && $0.logProb <= 0 })
+        #expect(wide.allSatisfy { $0.tokens.count == 4 && $0.logProb < 0 })
         #expect(zip(wide, wide.dropFirst()).allSatisfy { $0.priority(lengthPenalty: 1) >= $1.priority(lengthPenalty: 1) })
     }
 }

@@ -131,6 +131,10 @@ int main(int argc, char **argv) {
     bg_token bad = info.vocab_size + 5;
     st = bg_detokenize(m, &bad, 1, out, sizeof out, &needed);
     check(st == BG_ERR_TOKENIZER, "detokenize an unknown id", st, bg_model_last_error(m));
+    st = bg_detokenize(m, toks, nt, NULL, 10, &needed);
+    check(st == BG_ERR_INVALID_ARGUMENT, "detokenize into a NULL buffer with a capacity", st, bg_model_last_error(m));
+    st = bg_detokenize(m, toks, nt, NULL, 0, &needed);
+    check(st == BG_ERR_BUFFER_TOO_SMALL && needed == 12, "detokenize size query (NULL, 0)", st, bg_model_last_error(m));
     st = bg_tokenize(m, NULL, 5, toks, 64, &nt);
     check(st == BG_ERR_INVALID_ARGUMENT, "tokenize NULL text", st, bg_model_last_error(m));
 

@@ -71,23 +71,25 @@ public struct TextGeneration {
     ///     single-token passes, as llama.cpp counts them.
     ///   - onPromptDone: called once the prompt's batched pass is done (for timing).
     ///   - onText: receives each non-empty piece of text; return false to stop.
-    /// - Returns: tokens drawn (the eos included) and whether `onText` stopped generation.
+    /// - Returns: tokens drawn (the eos included), whether `onText` stopped generation, and
+    ///   whether the last token drawn was the stop token (eos; never with `ignoreEos`).
     /// - Throws: ``InferenceError``.
     @discardableResult
     public func run(_ generator: Generator, prompt: [Int], maxNewTokens: Int, sampler: Sampler, feedLast: Bool = false,
-                    onPromptDone: () -> Void = {}, onText: (String) -> Bool) throws(InferenceError) -> (drawn: Int, stopped: Bool) {
+                    onPromptDone: () -> Void = {}, onText: (String) -> Bool) throws(InferenceError) -> (drawn: Int, stopped: Bool, eos: Bool) {
         try generator.start(prompt: prompt, reserve: maxNewTokens)
         onPromptDone()
         var decoder = StreamingDecoder()
         let stop = stopToken
         let vocab = generator.model.config.vocabSize
-        var drawn = 0
+        var drawn = 0, eos = false
         while drawn < maxNewTokens {
             let next = generator.tokens.withUnsafeBufferPointer { sampler.sample(generator.logits, recent: $0) }
             drawn += 1
+            eos = next == stop
             let text = decoder.push(pieceBytes(next))
-            if !text.isEmpty && !onText(text) { return (drawn, true) }
-            if next == stop { break }
+            if !text.isEmpty && !onText(text) { return (drawn, true, eos) }
+            if eos { break }
             if drawn == maxNewTokens {
                 if feedLast && generator.tokens.count < generator.model.config.contextLength { try generator.append(next) }
                 break
@@ -96,7 +98,7 @@ public struct TextGeneration {
             try generator.append(next)
         }
         let rest = decoder.flush()
-        if !rest.isEmpty && !onText(rest) { return (drawn, true) }
-        return (drawn, false)
+        if !rest.isEmpty && !onText(rest) { return (drawn, true, eos) }
+        return (drawn, false, eos)
     }
 }

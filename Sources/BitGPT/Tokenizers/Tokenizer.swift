@@ -8,6 +8,8 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     case unknownId(Int, vocabSize: Int)
     /// No tokenizer section, or an unsupported kind.
     case unsupported(String)
+    /// Input bytes that are not valid UTF-8; `offset` is the first bad byte (see ``UTF8Input``).
+    case invalidUTF8(offset: Int)
 
     /// One line: what is wrong.
     public var description: String {
@@ -16,6 +18,7 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
         case let .cannotEncode(m): return "cannot encode text: \(m)"
         case let .unknownId(id, n): return "token id \(id) is not in the vocabulary (size \(n))"
         case let .unsupported(m): return "unsupported tokenizer: \(m)"
+        case let .invalidUTF8(offset): return "invalid UTF-8 at byte \(offset)"
         }
     }
 }

@@ -22,9 +22,14 @@
  *    caller sets to sizeof(the struct) by calling its bg_*_params_init function. A struct_size
  *    smaller than this version's struct or larger than the library knows gives
  *    BG_ERR_STRUCT_SIZE; a NULL params pointer means "defaults".
+ *  - Text. Text passed in (bg_tokenize's text, bg_generate's prompt) must be valid UTF-8;
+ *    invalid input gives BG_ERR_TOKENIZER with a message naming the offset of the first bad byte
+ *    ("invalid UTF-8 at byte 5"), never a silent U+FFFD. Text passed out is whole UTF-8
+ *    characters; only ids that split a character decode to U+FFFD.
  *  - Buffers. Functions that fill a caller's buffer take its capacity and report the size needed
  *    through `size_t *needed`; when the buffer is too small they return BG_ERR_BUFFER_TOO_SMALL,
- *    write nothing, and still set *needed.
+ *    write nothing, and still set *needed. A NULL buffer with capacity 0 asks for the size only;
+ *    a NULL buffer with a non-zero capacity is BG_ERR_INVALID_ARGUMENT (*needed is not set).
  */
 #ifndef BITGPT_H
 #define BITGPT_H
@@ -134,9 +139,11 @@ bg_status bg_model_get_info(const bg_model *model, bg_model_info *info);
  * ------------------------------------------------------------------------------------------- */
 
 /**
- * Encodes `text_len` bytes of UTF-8 `text` into at most `capacity` tokens.
+ * Encodes `text_len` bytes of UTF-8 `text` into at most `capacity` tokens (BG_ERR_TOKENIZER,
+ * naming the first bad byte, if the text is not valid UTF-8).
  * *n_tokens receives the count needed; BG_ERR_BUFFER_TOO_SMALL if capacity < *n_tokens
- * (tokens is then untouched). `tokens` may be NULL when capacity is 0.
+ * (tokens is then untouched). `tokens` may be NULL when capacity is 0 (a size query);
+ * NULL with a non-zero capacity is BG_ERR_INVALID_ARGUMENT.
  */
 bg_status bg_tokenize(const bg_model *model, const char *text, size_t text_len, bg_token *tokens, size_t capacity,
                       size_t *n_tokens);
@@ -144,7 +151,9 @@ bg_status bg_tokenize(const bg_model *model, const char *text, size_t text_len, 
 /**
  * Decodes `n` tokens to UTF-8 text in `buf` (capacity bytes), NUL-terminated. *needed receives the
  * bytes needed including the NUL; BG_ERR_BUFFER_TOO_SMALL if capacity < *needed. Special tokens
- * are written as their text. BG_ERR_TOKENIZER for an id outside the vocabulary.
+ * are written as their text. BG_ERR_TOKENIZER for an id outside the vocabulary. `buf` may be
+ * NULL when capacity is 0 (a size query: BG_ERR_BUFFER_TOO_SMALL with *needed set); NULL with a
+ * non-zero capacity is BG_ERR_INVALID_ARGUMENT.
  */
 bg_status bg_detokenize(const bg_model *model, const bg_token *tokens, size_t n, char *buf, size_t capacity,
                         size_t *needed);
@@ -239,12 +248,43 @@ void bg_generate_params_init(bg_generate_params *params);
  * their text to `callback` — exactly what `lm-run` does with the same settings, so the output is
  * byte-identical. Stops early at the end-of-sequence token, when `*abort_flag` (if not NULL)
  * becomes non-zero, or when the callback returns non-zero (both give BG_ERR_ABORTED).
- * When the context fills, families with learned positions re-run the last context_length tokens
- * as lm-run does.
+ * When the context fills, every family re-runs the last context_length tokens as a fresh window
+ * with positions from 0, as lm-run (and nanoGPT's generate()) does; each token past the context
+ * then costs a full-window pass.
  */
 bg_status bg_generate(bg_context *ctx, const char *prompt, const bg_sampler_params *sampling,
                       const bg_generate_params *params, bg_piece_callback callback, void *user_data,
                       const volatile int *abort_flag);
+
+/** Why generation ended (bg_generate_result.stop_reason). */
+typedef enum bg_stop_reason {
+    BG_STOP_NONE = 0,       /**< nothing was generated: the call failed before sampling */
+    BG_STOP_MAX_TOKENS = 1, /**< max_new_tokens were generated */
+    BG_STOP_EOS = 2,        /**< the end-of-sequence token was generated (it is counted in n_generated) */
+    BG_STOP_ABORTED = 3,    /**< the abort flag or the callback stopped it (BG_ERR_ABORTED) */
+} bg_stop_reason;
+
+/** What bg_generate_with_result reports. Initialise with bg_generate_result_init. */
+typedef struct bg_generate_result {
+    uint32_t struct_size;     /**< sizeof(bg_generate_result) */
+    int32_t n_prompt_tokens;  /**< prompt tokens decoded (after cropping to the context length) */
+    int32_t n_generated;      /**< tokens sampled, an end-of-sequence token included */
+    int32_t stop_reason;      /**< a bg_stop_reason */
+} bg_generate_result;
+
+/** Zeroes *result and sets struct_size. */
+void bg_generate_result_init(bg_generate_result *result);
+
+/**
+ * bg_generate, and on return (also on BG_ERR_ABORTED) fills *result with the number of prompt
+ * and generated tokens and why generation stopped. `result` may be NULL (then this is
+ * bg_generate); its struct_size must be set by bg_generate_result_init (BG_ERR_STRUCT_SIZE
+ * otherwise). On other errors *result says BG_STOP_NONE with the counts reached so far.
+ * Added in API version 1 without changing bg_generate.
+ */
+bg_status bg_generate_with_result(bg_context *ctx, const char *prompt, const bg_sampler_params *sampling,
+                                  const bg_generate_params *params, bg_piece_callback callback, void *user_data,
+                                  const volatile int *abort_flag, bg_generate_result *result);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@ uint32_t bgpt_capi_sizeof_model_info(void) __attribute__((visibility("hidden")))
 uint32_t bgpt_capi_sizeof_context_params(void) __attribute__((visibility("hidden")));
 uint32_t bgpt_capi_sizeof_sampler_params(void) __attribute__((visibility("hidden")));
 uint32_t bgpt_capi_sizeof_generate_params(void) __attribute__((visibility("hidden")));
+uint32_t bgpt_capi_sizeof_generate_result(void) __attribute__((visibility("hidden")));
 /// Calls a piece callback (NULL callback: returns 0).
 int bgpt_capi_call_piece(bg_piece_callback cb, const char *piece, size_t len, void *user) __attribute__((visibility("hidden")));
 /// Reads a volatile abort flag (NULL: 0).

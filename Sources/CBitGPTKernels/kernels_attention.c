@@ -10,6 +10,7 @@
 // index order, p_j = e_j · (1/sum). Output: o = 0, then o = o + p_j·V[j] for j = 0, 1, …
 #include "kernels_internal.h"
 #include <math.h>
+#include <stdatomic.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -163,3 +164,37 @@ ATTEND_GENERIC(bgpt_k_attend_f16_avx2, , uint16_t, LOAD_F16)
 ATTEND_GENERIC(bgpt_k_attend_f32_avx512, , float, LOAD_F32)
 ATTEND_GENERIC(bgpt_k_attend_f16_avx512, , uint16_t, LOAD_F16)
 #endif
+
+// ---------------------------------------------------------------------------------------------
+// Storing into an F16 cache: round to nearest even, with F16C when the CPU has it (the same
+// result as the compiler's conversion, which is the portable path).
+
+#if defined(__x86_64__)
+__attribute__((target("f16c"))) static void to_f16_f16c(uint16_t *dst, size_t stride, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i * stride] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
+}
+#endif
+
+static void to_f16_portable(uint16_t *dst, size_t stride, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        _Float16 h = (_Float16)src[i];
+        memcpy(dst + i * stride, &h, 2);
+    }
+}
+
+void bgpt_k_f32_to_f16(uint16_t *dst, size_t stride, const float *src, size_t n) {
+#if defined(__x86_64__)
+    static _Atomic int f16c = -1;  // racing first calls store the same value
+    int has = atomic_load_explicit(&f16c, memory_order_relaxed);
+    if (has < 0) {
+        __builtin_cpu_init();
+        has = __builtin_cpu_supports("f16c") ? 1 : 0;
+        atomic_store_explicit(&f16c, has, memory_order_relaxed);
+    }
+    if (has) {
+        to_f16_f16c(dst, stride, src, n);
+        return;
+    }
+#endif
+    to_f16_portable(dst, stride, src, n);
+}

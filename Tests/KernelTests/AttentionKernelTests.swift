@@ -75,4 +75,17 @@ struct AttentionKernelTests {
         f16(&out, q, kt, 1, bits, bits.count, bits.count, 1, 1, &att)
         #expect(out.map(\.bitPattern) == bits.map { Float(Float16(bitPattern: $0)).bitPattern })
     }
+
+    @Test("storing into an F16 cache rounds like Float16(x), with a stride")
+    func f16Store() throws {
+        var rng = SplitMix64(seed: 0xF16)
+        var x = (0..<500).map { _ in rng.float() * Float(1 << rng.int(0...20)) / 1024 }
+        x += [0, -0, 65504, 65520, 1e9, -1e9, 6e-8, 3e-8, 1e-10, .infinity, -.infinity, 1.00048828125, 1.000732421875]
+        var dst = [UInt16](repeating: 0xABCD, count: 3 * x.count)
+        bgpt_k_f32_to_f16(&dst, 3, x, x.count)
+        for (i, v) in x.enumerated() {
+            #expect(dst[3 * i] == Float16(v).bitPattern, "\(v)")
+            #expect(dst[3 * i + 1] == 0xABCD && dst[3 * i + 2] == 0xABCD)
+        }
+    }
 }

@@ -1,3 +1,5 @@
+import CBitGPTKernels
+
 /// Element type of the KV cache.
 ///
 /// F16 halves the bytes a decode step reads from the cache (at position p, `2·layers·p·kvDim`
@@ -108,8 +110,8 @@ public final class RunState {
         case .f16:
             let kc = UnsafeMutableRawPointer(keyCache.pointer).assumingMemoryBound(to: UInt16.self) + l * kvDim * T + p
             let vc = UnsafeMutableRawPointer(valueCache.pointer).assumingMemoryBound(to: UInt16.self) + (l * T + p) * kvDim
-            for i in 0..<kvDim { kc[i * T] = HalfPrecision.toF16(keys[i]) }
-            for i in 0..<kvDim { vc[i] = HalfPrecision.toF16(values[i]) }
+            bgpt_k_f32_to_f16(kc, T, keys, kvDim)
+            bgpt_k_f32_to_f16(vc, 1, values, kvDim)
         }
     }
 

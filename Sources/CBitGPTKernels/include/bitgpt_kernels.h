@@ -69,6 +69,9 @@ void bgpt_k_attend_f32(float *out, const float *q, const float *kt, size_t kt_ld
 void bgpt_k_attend_f16(float *out, const float *q, const uint16_t *kt, size_t kt_ld, const uint16_t *v, size_t v_ld,
                        size_t hd, size_t npos, float scale, float *att);
 
+/// dst[i·stride] = src[i] as IEEE binary16, rounded to nearest even, for i < n (storing into an F16 KV cache).
+void bgpt_k_f32_to_f16(uint16_t *dst, size_t stride, const float *src, size_t n);
+
 /// Wrapping sum of p[0..n): a streaming read of 8·n bytes, for measuring read bandwidth.
 uint64_t bgpt_k_stream_sum(const uint64_t *p, size_t n);
 

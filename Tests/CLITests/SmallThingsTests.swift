@@ -74,42 +74,38 @@ struct SmallThingsTests {
 
     @Test("bg_generate_with_result reports the tokens generated and why generation stopped")
     func generateResult() throws {
-        let dir = try TemporaryDirectory()
-        let m = dir.file("m.bgpt")
-        try Tools.tinyModel(m)
-        var model: OpaquePointer?
-        #expect(capiModelLoad(m, nil, &model) == BG_OK.rawValue)
-        defer { capiModelFree(model) }
-        var ctx: OpaquePointer?
-        #expect(capiContextCreate(model, nil, &ctx) == BG_OK.rawValue)
-        defer { capiContextFree(ctx) }
-        var g = bg_generate_params()
-        bg_generate_params_init(&g)
-        g.max_new_tokens = 7
-        g.ignore_eos = true
+        try Tools.withCAPIModel { model, m in
+            var ctx: OpaquePointer?
+            #expect(capiContextCreate(model, nil, &ctx) == BG_OK.rawValue)
+            defer { capiContextFree(ctx) }
+            var g = bg_generate_params()
+            bg_generate_params_init(&g)
+            g.max_new_tokens = 7
+            g.ignore_eos = true
 
-        var r = bg_generate_result()
-        bg_generate_result_init(&r)
-        #expect(r.struct_size == UInt32(MemoryLayout<bg_generate_result>.size))
-        #expect(capiGenerateWithResult(ctx, "Hi", nil, &g, nil, nil, nil, &r) == BG_OK.rawValue)
-        #expect(r.n_prompt_tokens == 2 && r.n_generated == 7 && r.stop_reason == Int32(BG_STOP_MAX_TOKENS.rawValue))
+            var r = bg_generate_result()
+            bg_generate_result_init(&r)
+            #expect(r.struct_size == UInt32(MemoryLayout<bg_generate_result>.size))
+            #expect(capiGenerateWithResult(ctx, "Hi", nil, &g, nil, nil, nil, &r) == BG_OK.rawValue)
+            #expect(r.n_prompt_tokens == 2 && r.n_generated == 7 && r.stop_reason == Int32(BG_STOP_MAX_TOKENS.rawValue))
 
-        // A callback that stops after the first piece.
-        bg_generate_result_init(&r)
-        let stopAtOnce: bg_piece_callback = { _, _, _ in 1 }
-        #expect(capiGenerateWithResult(ctx, "Hi", nil, &g, stopAtOnce, nil, nil, &r) == BG_ERR_ABORTED.rawValue)
-        #expect(r.n_generated >= 1 && r.n_generated < 7 && r.stop_reason == Int32(BG_STOP_ABORTED.rawValue))
+            // A callback that stops after the first piece.
+            bg_generate_result_init(&r)
+            let stopAtOnce: bg_piece_callback = { _, _, _ in 1 }
+            #expect(capiGenerateWithResult(ctx, "Hi", nil, &g, stopAtOnce, nil, nil, &r) == BG_ERR_ABORTED.rawValue)
+            #expect(r.n_generated >= 1 && r.n_generated < 7 && r.stop_reason == Int32(BG_STOP_ABORTED.rawValue))
 
-        // A prompt that cannot be encoded: nothing generated.
-        bg_generate_result_init(&r)
-        let bad: [CChar] = [CChar(bitPattern: 0xFF), 0]
-        #expect(capiGenerateWithResult(ctx, bad, nil, &g, nil, nil, nil, &r) == BG_ERR_TOKENIZER.rawValue)
-        #expect(r.n_generated == 0 && r.stop_reason == Int32(BG_STOP_NONE.rawValue))
+            // A prompt that cannot be encoded: nothing generated.
+            bg_generate_result_init(&r)
+            let bad: [CChar] = [CChar(bitPattern: 0xFF), 0]
+            #expect(capiGenerateWithResult(ctx, bad, nil, &g, nil, nil, nil, &r) == BG_ERR_TOKENIZER.rawValue)
+            #expect(r.n_generated == 0 && r.stop_reason == Int32(BG_STOP_NONE.rawValue))
 
-        // An uninitialised result struct is refused; NULL is plain bg_generate.
-        var wrong = bg_generate_result()
-        wrong.struct_size = 3
-        #expect(capiGenerateWithResult(ctx, "Hi", nil, &g, nil, nil, nil, &wrong) == BG_ERR_STRUCT_SIZE.rawValue)
-        #expect(capiGenerateWithResult(ctx, "Hi", nil, &g, nil, nil, nil, nil) == BG_OK.rawValue)
+            // An uninitialised result struct is refused; NULL is plain bg_generate.
+            var wrong = bg_generate_result()
+            wrong.struct_size = 3
+            #expect(capiGenerateWithResult(ctx, "Hi", nil, &g, nil, nil, nil, &wrong) == BG_ERR_STRUCT_SIZE.rawValue)
+            #expect(capiGenerateWithResult(ctx, "Hi", nil, &g, nil, nil, nil, nil) == BG_OK.rawValue)
+        }
     }
 }

@@ -33,26 +33,22 @@ struct ThreadLimitTests {
 
     @Test("the C API refuses n_threads past the limit with the same message; 0 and 1024 work")
     func cAPI() throws {
-        let dir = try TemporaryDirectory()
-        let m = dir.file("m.bgpt")
-        try Tools.tinyModel(m)
-        var model: OpaquePointer?
-        #expect(capiModelLoad(m, nil, &model) == BG_OK.rawValue)
-        defer { capiModelFree(model) }
-        for (n, ok) in [(Int32(0), true), (1024, true), (1025, false), (100_000, false), (-1, false)] {
-            var p = bg_context_params()
-            bg_context_params_init(&p)
-            p.n_threads = n
-            var ctx: OpaquePointer?
-            let status = capiContextCreate(model, &p, &ctx)
-            if ok {
-                #expect(status == BG_OK.rawValue, "\(n)")
-                capiContextFree(ctx)
-            } else {
-                #expect(status == BG_ERR_INVALID_ARGUMENT.rawValue, "\(n)")
-                #expect(String(cString: capiModelLastError(model)) == "bg_context_create: n_threads: thread count \(n) is out of range 1...1024")
+        try Tools.withCAPIModel { model, m in
+            for (n, ok) in [(Int32(0), true), (1024, true), (1025, false), (100_000, false), (-1, false)] {
+                var p = bg_context_params()
+                bg_context_params_init(&p)
+                p.n_threads = n
+                var ctx: OpaquePointer?
+                let status = capiContextCreate(model, &p, &ctx)
+                if ok {
+                    #expect(status == BG_OK.rawValue, "\(n)")
+                    capiContextFree(ctx)
+                } else {
+                    #expect(status == BG_ERR_INVALID_ARGUMENT.rawValue, "\(n)")
+                    #expect(String(cString: capiModelLastError(model)) == "bg_context_create: n_threads: thread count \(n) is out of range 1...1024")
+                }
             }
+            #expect(ThreadLimit.maximum == 1024)
         }
-        #expect(ThreadLimit.maximum == 1024)
     }
 }

@@ -1,4 +1,6 @@
 import BitGPT
+import BitGPTCAPI
+import CBitGPT
 import Foundation
 import TestSupport
 import Testing
@@ -23,6 +25,19 @@ enum Tools {
     static func tinyModel(_ path: String) throws {
         let r = try run("lm-init", [path, "--dim", "32", "--n-layers", "1", "--n-heads", "4", "--context", "32", "--seed", "7"])
         #expect(r.status == 0, "lm-init: \(r.stderr)")
+    }
+}
+
+extension Tools {
+    /// Writes the tiny model, loads it through the C API for `body` (with its path), then frees it.
+    static func withCAPIModel(_ body: (OpaquePointer?, String) throws -> Void) throws {
+        let dir = try TemporaryDirectory()
+        let m = dir.file("m.bgpt")
+        try tinyModel(m)
+        var model: OpaquePointer?
+        #expect(capiModelLoad(m, nil, &model) == BG_OK.rawValue)
+        defer { capiModelFree(model) }
+        try body(model, m)
     }
 }
 

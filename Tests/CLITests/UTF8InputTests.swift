@@ -64,26 +64,22 @@ struct UTF8InputTests {
 
     @Test("bg_tokenize and bg_generate refuse invalid UTF-8 with BG_ERR_TOKENIZER, naming the byte")
     func cAPI() throws {
-        let dir = try TemporaryDirectory()
-        let m = dir.file("m.bgpt")
-        try Tools.tinyModel(m)
-        var model: OpaquePointer?
-        #expect(capiModelLoad(m, nil, &model) == BG_OK.rawValue)
-        defer { capiModelFree(model) }
-        let bad: [CChar] = [0x48, 0x69, CChar(bitPattern: 0xFF), 0x21, 0]
-        var ids = [Int32](repeating: 0, count: 8)
-        var n = 0
-        #expect(capiTokenize(model, bad, 4, &ids, ids.count, &n) == BG_ERR_TOKENIZER.rawValue)
-        #expect(String(cString: capiModelLastError(model)) == "bg_tokenize: invalid UTF-8 at byte 2")
+        try Tools.withCAPIModel { model, m in
+            let bad: [CChar] = [0x48, 0x69, CChar(bitPattern: 0xFF), 0x21, 0]
+            var ids = [Int32](repeating: 0, count: 8)
+            var n = 0
+            #expect(capiTokenize(model, bad, 4, &ids, ids.count, &n) == BG_ERR_TOKENIZER.rawValue)
+            #expect(String(cString: capiModelLastError(model)) == "bg_tokenize: invalid UTF-8 at byte 2")
 
-        var ctx: OpaquePointer?
-        #expect(capiContextCreate(model, nil, &ctx) == BG_OK.rawValue)
-        defer { capiContextFree(ctx) }
-        var g = bg_generate_params()
-        bg_generate_params_init(&g)
-        g.max_new_tokens = 2
-        #expect(capiGenerate(ctx, bad, nil, &g, nil, nil, nil) == BG_ERR_TOKENIZER.rawValue)
-        #expect(String(cString: capiContextLastError(ctx)) == "bg_generate: the prompt: invalid UTF-8 at byte 2")
-        #expect(capiGenerate(ctx, "Hi!", nil, &g, nil, nil, nil) == BG_OK.rawValue)
+            var ctx: OpaquePointer?
+            #expect(capiContextCreate(model, nil, &ctx) == BG_OK.rawValue)
+            defer { capiContextFree(ctx) }
+            var g = bg_generate_params()
+            bg_generate_params_init(&g)
+            g.max_new_tokens = 2
+            #expect(capiGenerate(ctx, bad, nil, &g, nil, nil, nil) == BG_ERR_TOKENIZER.rawValue)
+            #expect(String(cString: capiContextLastError(ctx)) == "bg_generate: the prompt: invalid UTF-8 at byte 2")
+            #expect(capiGenerate(ctx, "Hi!", nil, &g, nil, nil, nil) == BG_OK.rawValue)
+        }
     }
 }

@@ -13,28 +13,10 @@ struct ParityTests {
         guard ReferenceHarness.available() else { return }
         let dir = try ReferenceHarness.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/m.bgpt"
-        // Weights N(0, 0.3): with nanoGPT's 0.02 a tied model just repeats its last token.
-        try RandomModel.write(config: family.config, to: path, linearType: dtype, headType: dtype, seed: 7,
-                              embeddingType: family.quantizedEmbedding ? dtype : .f32, std: 0.3)
-        let model = try Transformer(file: try BGPTFile(path: path))
-        let V = family.config.vocabSize
-        var rng = SeededRandom(seed: 11)
-        let prompt = (0..<12).map { _ in Int(rng.next() % UInt64(V)) }
-
-        // Swift: every position's logits from one batched pass (in 3 chunks), then greedy decoding;
-        // with 1, 2 and 3 threads, which must agree bit for bit.
-        var runs: [(logits: [Float], greedy: [Int])] = []
-        for threads in [1, 2, 3] {
-            let gen = try Generator(model: model, pool: WorkerPool(threads: threads), maxBatch: 5)
-            var logits = [Float](repeating: 0, count: prompt.count * V)
-            _ = try logits.withUnsafeMutableBufferPointer { try gen.start(prompt: prompt, allLogits: $0.baseAddress) }
-            var greedy: [Int] = []
-            var options = SamplingOptions()
-            options.temperature = 0
-            try gen.generate(maxNewTokens: 50, sampler: Sampler(vocabSize: V, options: options, seed: 0), stop: nil) { greedy.append($0) }
-            runs.append((logits, greedy))
-        }
+        let (path, model, prompt) = try Self.randomCase(family, dtype, dir: dir)
+        // Every position's logits from one batched pass (in 3 chunks), then greedy decoding; with
+        // 1, 2 and 3 threads, which must agree bit for bit.
+        let runs = try [1, 2, 3].map { try Self.run(model, prompt, threads: $0, kvType: .f32, steps: 50) }
         for r in runs.dropFirst() {
             #expect(r.logits == runs[0].logits, "logits differ between thread counts")
             #expect(r.greedy == runs[0].greedy)
@@ -63,24 +45,8 @@ struct ParityTests {
         guard ReferenceHarness.available() else { return }
         let dir = try ReferenceHarness.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/m.bgpt"
-        try RandomModel.write(config: family.config, to: path, linearType: dtype, headType: dtype, seed: 7,
-                              embeddingType: family.quantizedEmbedding ? dtype : .f32, std: 0.3)
-        let model = try Transformer(file: try BGPTFile(path: path))
-        let V = family.config.vocabSize
-        var rng = SeededRandom(seed: 11)
-        let prompt = (0..<12).map { _ in Int(rng.next() % UInt64(V)) }
-        var runs: [(logits: [Float], greedy: [Int])] = []
-        for (threads, kv) in [(1, KVCacheType.f16), (2, .f16), (1, .f32)] {
-            let gen = try Generator(model: model, pool: WorkerPool(threads: threads), maxBatch: 5, kvType: kv)
-            var logits = [Float](repeating: 0, count: prompt.count * V)
-            _ = try logits.withUnsafeMutableBufferPointer { try gen.start(prompt: prompt, allLogits: $0.baseAddress) }
-            var greedy: [Int] = []
-            var options = SamplingOptions()
-            options.temperature = 0
-            try gen.generate(maxNewTokens: 30, sampler: Sampler(vocabSize: V, options: options, seed: 0), stop: nil) { greedy.append($0) }
-            runs.append((logits, greedy))
-        }
+        let (path, model, prompt) = try Self.randomCase(family, dtype, dir: dir)
+        let runs = try [(1, KVCacheType.f16), (2, .f16), (1, .f32)].map { try Self.run(model, prompt, threads: $0.0, kvType: $0.1, steps: 30) }
         #expect(runs[1].logits == runs[0].logits, "F16 cache: logits differ between thread counts")
         #expect(runs[1].greedy == runs[0].greedy)
         let ref = try #require(ReferenceHarness.reference(model: path, tokens: prompt, greedy: 30, kvF16: true))
@@ -94,6 +60,30 @@ struct ParityTests {
         print("parity f16 cache \(family.name) \(dtype): max |Δlogit| \(maxDiff) vs NumPy; \(vsF32) vs the F32 cache (max |logit| \(maxRef))")
         #expect(maxDiff <= tol * max(maxRef, 1), "\(family.name) \(dtype): max |Δ| \(maxDiff)")
         #expect(runs[0].greedy == ref.greedy, "\(family.name) \(dtype): greedy continuation differs")
+    }
+
+    /// A random model of `family` with `dtype` weights in `dir`, and a seeded 12-token prompt.
+    /// Weights are N(0, 0.3): with nanoGPT's 0.02 a tied model just repeats its last token.
+    static func randomCase(_ family: Family, _ dtype: DType, dir: String) throws -> (path: String, model: Transformer, prompt: [Int]) {
+        let path = dir + "/m.bgpt"
+        try RandomModel.write(config: family.config, to: path, linearType: dtype, headType: dtype, seed: 7,
+                              embeddingType: family.quantizedEmbedding ? dtype : .f32, std: 0.3)
+        var rng = SeededRandom(seed: 11)
+        let prompt = (0..<12).map { _ in Int(rng.next() % UInt64(family.config.vocabSize)) }
+        return (path, try Transformer(file: try BGPTFile(path: path)), prompt)
+    }
+
+    /// Every prompt position's logits from one batched pass (in chunks of 5), then `steps` greedy tokens.
+    static func run(_ model: Transformer, _ prompt: [Int], threads: Int, kvType: KVCacheType, steps: Int) throws -> (logits: [Float], greedy: [Int]) {
+        let V = model.config.vocabSize
+        let gen = try Generator(model: model, pool: WorkerPool(threads: threads), maxBatch: 5, kvType: kvType)
+        var logits = [Float](repeating: 0, count: prompt.count * V)
+        _ = try logits.withUnsafeMutableBufferPointer { try gen.start(prompt: prompt, allLogits: $0.baseAddress) }
+        var greedy: [Int] = []
+        var options = SamplingOptions()
+        options.temperature = 0
+        try gen.generate(maxNewTokens: steps, sampler: Sampler(vocabSize: V, options: options, seed: 0), stop: nil) { greedy.append($0) }
+        return (logits, greedy)
     }
 
     @Test("a BitLinear's Int32 accumulators equal NumPy's exactly", arguments: [DType.t2, .t1, .i8])

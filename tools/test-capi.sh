@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The C API checks, as a C user runs them: install libbitgpt under a temporary prefix, build the
 # C programs of tools/c-example with plain `cc` and pkg-config only, and check that
-#   - generate.c prints exactly what `lm-run` prints with the same settings;
+#   - generate.c prints exactly what `lm-run --cache-type f32` prints with the same settings (the
+#     library's KV cache is F32);
 #   - errors.c's error-path checks and threads.c's two-thread check pass;
 #   - all three run clean under valgrind memcheck (no errors, no leaks of any kind once the Swift
 #     runtime's "possibly lost" caches are suppressed by tools/valgrind/swift.supp).
@@ -29,10 +30,10 @@ check() { if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$
 name="C example output is byte-identical to lm-run (greedy and sampled)"
 same() {
     "$work/generate" "$model" "To be, or not" 80 42 0.8 40 > "$work/c1.txt" &&
-    "$bin/lm-run" "$model" --prompt "To be, or not" --num-samples 1 --max-new-tokens 80 --seed 42 --temperature 0.8 --top-k 40 > "$work/s1.txt" &&
+    "$bin/lm-run" "$model" --prompt "To be, or not" --num-samples 1 --max-new-tokens 80 --seed 42 --temperature 0.8 --top-k 40 --cache-type f32 > "$work/s1.txt" &&
     cmp "$work/c1.txt" "$work/s1.txt" &&
     "$work/generate" "$model" "ROMEO:" 200 1 0 > "$work/c2.txt" &&
-    "$bin/lm-run" "$model" --prompt "ROMEO:" --num-samples 1 --max-new-tokens 200 --seed 1 --temperature 0 > "$work/s2.txt" &&
+    "$bin/lm-run" "$model" --prompt "ROMEO:" --num-samples 1 --max-new-tokens 200 --seed 1 --temperature 0 --cache-type f32 > "$work/s2.txt" &&
     cmp "$work/c2.txt" "$work/s2.txt"
 }
 check same

@@ -61,7 +61,7 @@ if [ "$what" = all ] || [ "$what" = asan ]; then
     stamp "ASan+UBSan: C examples"
     for p in generate errors threads; do cc_example "$p" .build-asan/debug address,undefined; done
     "$work/generate" "$model" "To be, or not" 60 42 0.8 40 > "$work/c1.txt"
-    .build-asan/debug/lm-run "$model" --prompt "To be, or not" --num-samples 1 --max-new-tokens 60 --seed 42 --temperature 0.8 --top-k 40 > "$work/s1.txt"
+    .build-asan/debug/lm-run "$model" --prompt "To be, or not" --num-samples 1 --max-new-tokens 60 --seed 42 --temperature 0.8 --top-k 40 --cache-type f32 > "$work/s1.txt"
     cmp "$work/c1.txt" "$work/s1.txt" || { echo "FAIL generate.c differs from lm-run under ASan"; exit 1; }
     mkdir -p "$work/errors-dir"
     "$work/errors" "$model" "$work/errors-dir" > "$work/errors.txt" 2>&1 || { tail -60 "$work/errors.txt"; echo "FAIL errors.c under ASan"; exit 1; }

@@ -4,7 +4,8 @@
  *   ./generate MODEL.bgpt [PROMPT] [MAX_NEW_TOKENS] [SEED] [TEMPERATURE] [TOP_K]
  *
  * With the same settings, its stdout is byte-identical to
- *   lm-run MODEL.bgpt --prompt PROMPT --num-samples 1 --max-new-tokens N --seed S --temperature T --top-k K
+ *   lm-run MODEL.bgpt --prompt PROMPT --num-samples 1 --max-new-tokens N --seed S --temperature T --top-k K --cache-type f32
+ * (the library's KV cache is F32; lm-run's default is F16)
  */
 #include <bitgpt.h>
 #include <stdio.h>

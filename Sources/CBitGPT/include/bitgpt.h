@@ -245,8 +245,8 @@ void bg_generate_params_init(bg_generate_params *params);
 
 /**
  * Resets the context, decodes the prompt, then samples up to max_new_tokens tokens, streaming
- * their text to `callback` — exactly what `lm-run` does with the same settings, so the output is
- * byte-identical. Stops early at the end-of-sequence token, when `*abort_flag` (if not NULL)
+ * their text to `callback` — exactly what `lm-run --cache-type f32` does with the same settings
+ * (a context's KV cache is F32), so the output is byte-identical. Stops early at the end-of-sequence token, when `*abort_flag` (if not NULL)
  * becomes non-zero, or when the callback returns non-zero (both give BG_ERR_ABORTED).
  * When the context fills, every family re-runs the last context_length tokens as a fresh window
  * with positions from 0, as lm-run (and nanoGPT's generate()) does; each token past the context

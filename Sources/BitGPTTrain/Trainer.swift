@@ -63,10 +63,13 @@ public final class Trainer {
     /// - Parameters:
     ///   - options: the run.
     ///   - communicator: the ranks to share each step with (``Communicator/world`` under `mpirun`).
-    /// - Throws: ``TrainError`` for bad options, a batch that does not split over the ranks,
+    /// - Throws: ``TrainError`` for bad options, an output path that cannot be written
+    ///   (``OutputCheck``: the `out` folder, `export`), a batch that does not split over the ranks,
     ///   unusable data, an unreadable checkpoint, or ranks that start from different weights.
     public init(options o: TrainOptions, communicator: Communicator = .single) throws(TrainError) {
         try o.validate()
+        // Rank 0 writes every output; a path it cannot write fails now, before any long work.
+        if communicator.isRoot { try OutputCheck.check(o) }
         options = o
         comm = communicator
         shard = try BatchShard(batchSize: o.batchSize, gradAccum: o.gradAccum, rank: communicator.rank, ranks: communicator.size)

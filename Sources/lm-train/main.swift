@@ -17,7 +17,8 @@ struct LMTrain: BitGPTCommand {
         --tokenizer-file) and keeps it as OUT/tokenizer.json, .tiktoken or .model (docs/training.md).
         Data parallel: `mpirun -np N lm-train ...` splits each step's batch-size x grad-accum sequences \
         over the N ranks and all-reduces the gradients; rank 0 writes the files and prints.
-        Exit codes: 0 success, 1 error (bad flag, data, or checkpoint).
+        Every output path (OUT, --export) is checked before any work.
+        Exit codes: 0 success, 1 error (bad flag, data, output path, or checkpoint).
         """,
         version: BitGPTVersion.string)
 

@@ -56,8 +56,10 @@ let package = Package(
         // Open MPI (Debian: libopenmpi-dev), for data-parallel training under mpirun; shim.h wraps
         // the handles Swift cannot import (MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM are macros).
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        // SIGINT/SIGTERM as a polled stop request (an async-signal-safe handler in C), for lm-train.
+        .target(name: "CStopSignals"),
         // The trainer: hand-written forward/backward (llm.c style), BitLinear QAT, AdamW, checkpoints.
-        .target(name: "BitGPTTrain", dependencies: ["BitGPT", "COpenBLAS", "CMPI"], swiftSettings: swiftSettings),
+        .target(name: "BitGPTTrain", dependencies: ["BitGPT", "COpenBLAS", "CMPI", "CStopSignals"], swiftSettings: swiftSettings),
 
         // MARK: Executables: parse arguments, call a library.
         .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),

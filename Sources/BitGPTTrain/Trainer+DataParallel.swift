@@ -37,6 +37,22 @@ extension Trainer {
         return Float(comm.sum(sum) / (Double(count) / Double(model.batch)))
     }
 
+    /// Whether to stop after this step, the same answer on every rank: nil to go on, else the
+    /// signal to report: the one every rank that received a signal received, or SIGTERM (15)
+    /// when they received different ones.
+    ///
+    /// Collective under MPI (one all-reduce of a flag per step, two more when stopping), so a
+    /// signal to any rank stops every rank after the same step, and rank 0 writes the checkpoint.
+    /// - Parameter local: this rank's request: a signal number, 0 for none.
+    func agreeOnStop(_ local: Int32) -> Int32? {
+        guard comm.size > 1 else { return local != 0 ? local : nil }
+        let ranks = comm.sum(local != 0 ? 1.0 : 0.0)
+        guard ranks > 0 else { return nil }
+        // The n received signals are all equal exactly when (Σ s)² = n · Σ s² (exact in Double).
+        let s = Double(local), total = comm.sum(s), squares = comm.sum(s * s)
+        return total * total == ranks * squares ? Int32(total / ranks) : 15
+    }
+
     /// Checks that this rank's parameters and AdamW moments are rank 0's, bit for bit.
     ///
     /// Collective; a no-op for one process.

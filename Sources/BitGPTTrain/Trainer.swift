@@ -28,6 +28,9 @@ public struct TrainSummary {
     public var tokensPerSecond: Double
     public var parameters: Int
     public var checkpoint: String, export: String, csv: String, svg: String
+    /// The signal that stopped the run early (SIGINT, SIGTERM), or nil when it ran to `maxIters`.
+    /// A stopped run has written its checkpoint at ``iterations``, but no export and no plot.
+    public var interruptedBy: Int32? = nil
 }
 
 /// The training loop of `lm-train` (nanoGPT `train.py` shape): evaluation every `evalInterval`
@@ -63,10 +66,13 @@ public final class Trainer {
     /// - Parameters:
     ///   - options: the run.
     ///   - communicator: the ranks to share each step with (``Communicator/world`` under `mpirun`).
-    /// - Throws: ``TrainError`` for bad options, a batch that does not split over the ranks,
+    /// - Throws: ``TrainError`` for bad options, an output path that cannot be written
+    ///   (``OutputCheck``: the `out` folder, `export`), a batch that does not split over the ranks,
     ///   unusable data, an unreadable checkpoint, or ranks that start from different weights.
     public init(options o: TrainOptions, communicator: Communicator = .single) throws(TrainError) {
         try o.validate()
+        // Rank 0 writes every output; a path it cannot write fails now, before any long work.
+        if communicator.isRoot { try OutputCheck.check(o) }
         options = o
         comm = communicator
         shard = try BatchShard(batchSize: o.batchSize, gradAccum: o.gradAccum, rank: communicator.rank, ranks: communicator.size)
@@ -151,12 +157,20 @@ public final class Trainer {
         csv?.write("\(it),\(split),\(loss),\(lr)\n".data(using: .utf8)!)
     }
 
-    /// Runs from the current iteration to `maxIters`.
+    /// Runs from the current iteration to `maxIters`, or until `stop` asks to stop.
+    ///
+    /// After every step before the last, `stop` is polled; when it returns a signal number (on
+    /// any rank: the ranks agree through ``agreeOnStop(_:)``, so all stop after the same step),
+    /// the run writes its checkpoint through ``Checkpoint/save(dir:model:optimizer:state:data:)``
+    /// and returns a summary whose ``TrainSummary/interruptedBy`` is set; `--resume` continues
+    /// from it exactly as from any other checkpoint.
     ///
     /// - Parameters:
     ///   - onStep: called after every optimizer step.
     ///   - onEval: called after every evaluation with (iteration, train loss, val loss).
-    public func run(onStep: (StepReport) -> Void = { _ in }, onEval: (Int, Float, Float) -> Void = { _, _, _ in }) throws(TrainError) -> TrainSummary {
+    ///   - stop: the signal asking to stop after the current step (``StopSignals/received``), 0 for none.
+    public func run(onStep: (StepReport) -> Void = { _ in }, onEval: (Int, Float, Float) -> Void = { _, _, _ in },
+                    stop: () -> Int32 = { 0 }) throws(TrainError) -> TrainSummary {
         let o = options
         if comm.isRoot { try openCSV() }
         defer { try? csv?.close() }
@@ -165,6 +179,15 @@ public final class Trainer {
         var lastLoss = Float.nan, valLoss = Float.nan
         var stepSeconds = 0.0, steps = 0
         var it = state.iteration
+        let export = o.export ?? (o.out + "/model.bgpt")
+        let svgPath = o.out + "/loss.svg"
+        func summary(_ interrupted: Int32?) -> TrainSummary {
+            let sps = steps > 0 ? stepSeconds / Double(steps) : 0
+            return TrainSummary(iterations: it, lastTrainLoss: lastLoss, valLoss: valLoss, bestValLoss: state.bestValLoss,
+                                secondsPerStep: sps, tokensPerSecond: sps > 0 ? Double(o.batchSize * model.blockSize * o.gradAccum) / sps : 0,
+                                parameters: parameterCount, checkpoint: Checkpoint.modelPath(o.out), export: export, csv: csvPath, svg: svgPath,
+                                interruptedBy: interrupted)
+        }
         while true {
             // Evaluate on both splits (nanoGPT `estimate_loss`).
             if it % o.evalInterval == 0 || it == o.maxIters {
@@ -194,9 +217,19 @@ public final class Trainer {
             state.adamSteps = optimizer.t
             onStep(StepReport(iteration: it, maxIterations: o.maxIters, loss: lastLoss, lr: lr, seconds: dt,
                               tokens: o.batchSize * model.blockSize * o.gradAccum, flops: flops))
-            if o.checkpointInterval > 0 && it % o.checkpointInterval == 0 && it < o.maxIters {
+            let checkpointed = o.checkpointInterval > 0 && it % o.checkpointInterval == 0 && it < o.maxIters
+            if checkpointed {
                 try checkReplicas()
                 if comm.isRoot { try Checkpoint.save(dir: o.out, model: model, optimizer: optimizer, state: state, data: data) }
+            }
+            // SIGINT/SIGTERM: this step is done; save it (unless just saved) and stop.
+            if it < o.maxIters, let signal = agreeOnStop(stop()) {
+                if !checkpointed {
+                    try checkReplicas()
+                    if comm.isRoot { try Checkpoint.save(dir: o.out, model: model, optimizer: optimizer, state: state, data: data) }
+                }
+                try? csv?.synchronize()
+                return summary(signal)
             }
             // Under MPI only the last rank dies, so the others see a peer vanish mid-run.
             if o.killAfter > 0 && it == o.killAfter && comm.rank == comm.size - 1 {
@@ -207,17 +240,12 @@ public final class Trainer {
         // Final checkpoint, export, curve (rank 0 writes).
         try checkReplicas()
         if comm.isRoot { try Checkpoint.save(dir: o.out, model: model, optimizer: optimizer, state: state, data: data) }
-        let export = o.export ?? (o.out + "/model.bgpt")
         if comm.isRoot { try ModelExport.write(model: model, data: data, path: export,
                               name: "lm-train-\(model.config.architecture.rawValue)\(model.config.bitLinear ? "-bitlinear" : "")") }
-        let svgPath = o.out + "/loss.svg"
         let svg = LossPlot.svg(train: trainCurve, val: valCurve,
                                title: "\(model.config.architecture.rawValue)\(model.config.bitLinear ? " BitLinear" : "") \(parameterCount) params")
         if comm.isRoot { try FileIO.writeAtomically(svgPath, Array(svg.utf8)) }
-        let sps = steps > 0 ? stepSeconds / Double(steps) : 0
-        return TrainSummary(iterations: it, lastTrainLoss: lastLoss, valLoss: valLoss, bestValLoss: state.bestValLoss,
-                            secondsPerStep: sps, tokensPerSecond: sps > 0 ? Double(o.batchSize * model.blockSize * o.gradAccum) / sps : 0,
-                            parameters: parameterCount, checkpoint: Checkpoint.modelPath(o.out), export: export, csv: csvPath, svg: svgPath)
+        return summary(nil)
     }
 
     /// Measures this machine's sgemm throughput (FLOP/s) on a 256³ product, for MFU.

@@ -17,7 +17,12 @@ struct LMTrain: BitGPTCommand {
         --tokenizer-file) and keeps it as OUT/tokenizer.json, .tiktoken or .model (docs/training.md).
         Data parallel: `mpirun -np N lm-train ...` splits each step's batch-size x grad-accum sequences \
         over the N ranks and all-reduces the gradients; rank 0 writes the files and prints.
-        Exit codes: 0 success, 1 error (bad flag, data, or checkpoint).
+        Every output path (OUT, --export) is checked before any work. Ctrl-C (SIGINT) or SIGTERM \
+        finishes the current step, writes the checkpoint, prints how to --resume and exits 130 \
+        (SIGINT) or 143 (SIGTERM); a second one exits at once. Under mpirun, a signal to any rank \
+        stops every rank after the same step.
+        Exit codes: 0 success, 1 error (bad flag, data, output path, or checkpoint), 130/143 \
+        stopped by SIGINT/SIGTERM with a checkpoint saved.
         """,
         version: BitGPTVersion.string)
 
@@ -71,10 +76,15 @@ struct LMTrain: BitGPTCommand {
 
     func run() throws {
         let world = Communicator.world
-        try world.runAsRank { try train(world) }
+        StopSignals.install()
+        var stoppedBy: Int32?
+        try world.runAsRank { stoppedBy = try train(world) }
+        // After MPI_Finalize: 128 + signal, the shell's convention for a process a signal ended.
+        if let stoppedBy { throw ExitCode(128 + stoppedBy) }
     }
 
-    func train(_ world: Communicator) throws {
+    /// Trains; returns the signal that stopped the run early, or nil when it ran to the end.
+    func train(_ world: Communicator) throws -> Int32? {
         func print(_ s: String) { if world.isRoot { StandardOutput.print(s) } }
         var o = TrainOptions(data: data)
         o.out = out
@@ -112,12 +122,21 @@ struct LMTrain: BitGPTCommand {
         }, onEval: { it, tl, vl in
             progress.finish()
             print(String(format: "step %d: train loss %.4f, val loss %.4f", it, tl, vl))
-        })
+        }, stop: { StopSignals.received })
         progress.finish()
+        if let signal = summary.interruptedBy {
+            if world.isRoot {
+                fflush(stdout)
+                fputs("lm-train: stopped by \(StopSignals.name(signal)) after iteration \(summary.iterations); saved \(summary.checkpoint); "
+                      + "continue with the same command and --resume\n", stderr)
+            }
+            return signal
+        }
         print(String(format: "done: %d iterations, %.2f ms/it, %.0f tokens/s, val loss %.4f (best %.4f)", summary.iterations,
                      1000 * summary.secondsPerStep, summary.tokensPerSecond, summary.valLoss, summary.bestValLoss))
         print("wrote \(summary.checkpoint), \(summary.export), \(summary.csv), \(summary.svg)")
         print(String(format: "peak RSS %.1f MiB", Double(PeakMemory.residentBytes()) / 1_048_576))
+        return nil
     }
 }
 

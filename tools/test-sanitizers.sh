@@ -29,6 +29,8 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
 # The SIGKILL test checks file states, not memory; it runs in the plain `swift test`.
 export BITGPT_SKIP_KILL_TEST="sanitizer build: the crash-safety test runs in the plain swift test"
+# An instrumented libbitgpt cannot be linked into a plain C program nor run under valgrind.
+export BITGPT_SKIP_VALGRIND_TEST="sanitizer build: the valgrind test runs in the plain swift test"
 
 ubsan=(-Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined
        -Xcxx -fsanitize=undefined -Xcxx -fno-sanitize-recover=undefined

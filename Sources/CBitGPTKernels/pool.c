@@ -173,8 +173,6 @@ void bgpt_pool_run(bgpt_pool *p, int parts, bgpt_pool_fn fn, void *ctx) {
     }
 }
 
-int bgpt_pool_threads(const bgpt_pool *p) { return p->threads; }
-
 void bgpt_pool_destroy(bgpt_pool *p) {
     if (p == NULL) return;
     if (p->threads > 1) {

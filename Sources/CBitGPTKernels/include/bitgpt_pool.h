@@ -30,9 +30,6 @@ bgpt_pool *bgpt_pool_create(int threads);
 /// [1, threads].
 void bgpt_pool_run(bgpt_pool *pool, int parts, bgpt_pool_fn fn, void *ctx);
 
-/// Number of threads (caller included).
-int bgpt_pool_threads(const bgpt_pool *pool);
-
 /// Stops and joins the workers and frees the pool. NULL is ignored.
 void bgpt_pool_destroy(bgpt_pool *pool);
 

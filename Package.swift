@@ -59,7 +59,7 @@ let package = Package(
         // SIGINT/SIGTERM as a polled stop request (an async-signal-safe handler in C), for lm-train.
         .target(name: "CStopSignals"),
         // The trainer: hand-written forward/backward (llm.c style), BitLinear QAT, AdamW, checkpoints.
-        .target(name: "BitGPTTrain", dependencies: ["BitGPT", "COpenBLAS", "CMPI", "CStopSignals"], swiftSettings: swiftSettings),
+        .target(name: "BitGPTTrain", dependencies: ["BitGPT", "BitGPTConvert", "COpenBLAS", "CMPI", "CStopSignals"], swiftSettings: swiftSettings),
 
         // MARK: Executables: parse arguments, call a library.
         .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TokenizerTests", dependencies: ["BitGPT", "BitGPTCLI", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "TrainTests", dependencies: ["BitGPTTrain", "BitGPT"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainTests", dependencies: ["BitGPTTrain", "BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["BitGPT", "BitGPTCAPI", "BitGPTCLI", "CBitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ],
     cxxLanguageStandard: .cxx17

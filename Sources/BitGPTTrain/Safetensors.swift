@@ -1,3 +1,4 @@
+import BitGPTConvert
 import Foundation
 
 /// A minimal safetensors reader and writer for F32 tensors (the format of Hugging Face
@@ -45,38 +46,23 @@ public enum Safetensors {
 
     /// Reads and validates a file written by ``write(path:tensors:metadata:)`` (F32 only).
     ///
-    /// The header length, every offset range and every shape are checked against the file before
-    /// any tensor is copied.
-    /// - Throws: ``TrainError/badCheckpoint(path:reason:)`` naming what is wrong.
+    /// The checks are those of the converter's reader (``SafetensorsFile``, the one fuzzed in
+    /// `tools/fuzz`): bounded header length, overflow-checked shape × dtype sizes, offsets that
+    /// cover the data exactly. Only F32 tensors are accepted here.
+    /// - Throws: ``TrainError/badCheckpoint(path:reason:)`` naming what is wrong, or
+    ///   ``TrainError/io(path:reason:)`` when the file cannot be opened.
     public static func read(path: String) throws(TrainError) -> File {
-        let bytes = try FileIO.read(path)
-        func bad(_ r: String) -> TrainError { .badCheckpoint(path: path, reason: r) }
-        guard bytes.count >= 8 else { throw bad("\(bytes.count) bytes, too short for a safetensors header") }
-        let hlen = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard hlen <= UInt64(bytes.count - 8), hlen <= 100_000_000 else { throw bad("header length \(hlen) exceeds the file (\(bytes.count) bytes)") }
-        let dataStart = 8 + Int(hlen)
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart])), let header = obj as? [String: Any] else {
-            throw bad("the header is not a JSON object")
+        let source: SafetensorsFile
+        do throws(ConvertError) {
+            source = try SafetensorsFile(path: path)
+        } catch {
+            if case let .io(call, _, message) = error { throw .io(path: path, reason: "\(call): \(message)") }
+            throw .badCheckpoint(path: path, reason: error.description)
         }
-        var file = File(metadata: [:], tensors: [:])
-        if let m = header["__metadata__"] {
-            guard let m = m as? [String: String] else { throw bad("__metadata__ is not a string map") }
-            file.metadata = m
-        }
-        let dataCount = bytes.count - dataStart
-        for (name, v) in header where name != "__metadata__" {
-            guard let t = v as? [String: Any], let dtype = t["dtype"] as? String, let shape = t["shape"] as? [Int],
-                  let offs = t["data_offsets"] as? [Int], offs.count == 2 else { throw bad("tensor \"\(name)\" has a malformed entry") }
-            guard dtype == "F32" else { throw bad("tensor \"\(name)\" has dtype \(dtype); only F32 is read") }
-            guard shape.allSatisfy({ $0 >= 0 && $0 <= 1 << 31 }), shape.count <= 4 else { throw bad("tensor \"\(name)\" has shape \(shape)") }
-            let n = shape.reduce(1, *)
-            guard offs[0] >= 0, offs[0] <= offs[1], offs[1] <= dataCount, offs[1] - offs[0] == 4 * n else {
-                throw bad("tensor \"\(name)\" data_offsets \(offs) do not fit shape \(shape) within \(dataCount) data bytes")
-            }
-            let values = bytes.withUnsafeBytes { b in
-                (0..<n).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: dataStart + offs[0] + 4 * $0, as: UInt32.self))) }
-            }
-            file.tensors[name] = (shape, values)
+        var file = File(metadata: source.metadata, tensors: [:])
+        for t in source.tensors {
+            guard t.dtype == .f32 else { throw .badCheckpoint(path: path, reason: "tensor \"\(t.name)\" has dtype \(t.dtype); only F32 is read") }
+            file.tensors[t.name] = (t.shape, t.floats())
         }
         return file
     }

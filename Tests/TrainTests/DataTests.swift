@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import BitGPTTrain
 import BitGPT
+import TestSupport
 
 @Suite("Token data and checkpoint files")
 struct DataTests {
@@ -78,8 +79,42 @@ struct DataTests {
         bad.replaceSubrange(8..<(8 + n), with: Array(s.utf8))
         try bad.write(to: URL(fileURLWithPath: path))
         do throws(TrainError) { _ = try Safetensors.read(path: path); Issue.record("accepted") } catch {
-            #expect("\(error)".contains("data_offsets [0, 20] do not fit shape [2, 3]"), "\(error)")
+            #expect("\(error)".contains("data_offsets [0, 20) do not hold [2, 3] × F32 (24 bytes)"), "\(error)")
         }
+    }
+
+    /// A checkpoint whose one tensor claims shape [2³¹, 2³¹, 4]: 2⁶⁴ elements, which overflows
+    /// `Int` (the trainer's old reader trapped on `shape.reduce(1, *)`).
+    static func overflowingShapeCheckpoint() -> [UInt8] {
+        var json = Array(#"{"wte":{"dtype":"F32","shape":[2147483648,2147483648,4],"data_offsets":[0,16]}}"#.utf8)
+        while json.count % 8 != 0 { json.append(0x20) }
+        return withUnsafeBytes(of: UInt64(json.count).littleEndian) { [UInt8]($0) } + json + [UInt8](repeating: 0, count: 16)
+    }
+
+    static let overflowMessage = "bad safetensors file at byte 8: tensor \"wte\": overflow computing the size from shape and dtype"
+
+    @Test("safetensors: a shape of [2³¹, 2³¹, 4] (2⁶⁴ elements) is an error, not a trap")
+    func safetensorsShapeOverflow() throws {
+        let w = try Workspace(textLength: 0)
+        defer { w.cleanup() }
+        let path = w.dir.appendingPathComponent("ckpt.safetensors").path
+        try Data(Self.overflowingShapeCheckpoint()).write(to: URL(fileURLWithPath: path))
+        do throws(TrainError) { _ = try Safetensors.read(path: path); Issue.record("accepted") } catch {
+            #expect("\(error)" == "\(path): bad checkpoint: \(Self.overflowMessage)")
+        }
+    }
+
+    @Test("lm-train --resume on a checkpoint with shape [2³¹, 2³¹, 4] exits 1 with one error line")
+    func resumeOverflowingCheckpoint() throws {
+        let tool = try #require(ToolRunner.executable("lm-train"), "lm-train must be built (swift build)")
+        let w = try Workspace()
+        defer { w.cleanup() }
+        let out = w.dir.appendingPathComponent("run").path
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try Data(Self.overflowingShapeCheckpoint()).write(to: URL(fileURLWithPath: out + "/ckpt.safetensors"))
+        let r = try ToolRunner.run(tool, tinyRunFlags(w, out, iters: 2) + ["--resume"])
+        #expect(r.status == 1)
+        #expect(r.stderr == "Error: \(out)/ckpt.safetensors: bad checkpoint: \(Self.overflowMessage)\n")
     }
 }
 

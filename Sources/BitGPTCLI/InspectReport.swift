@@ -179,35 +179,19 @@ public struct InspectReport {
     static func json(_ v: MetadataValue) -> Any {
         func f(_ x: Double) -> Any { x.isFinite ? x : "\(x)" }
         switch v {
-        case let .uint8(x): return Int(x)
-        case let .int8(x): return Int(x)
-        case let .uint16(x): return Int(x)
-        case let .int16(x): return Int(x)
-        case let .uint32(x): return Int(x)
-        case let .int32(x): return Int(x)
-        case let .uint64(x): return x <= UInt64(Int.max) ? Int(x) : "\(x)"
-        case let .int64(x): return Int(x)
         case let .float32(x): return f(Double(x))
         case let .float64(x): return f(x)
         case let .bool(x): return x
         case let .string(s): return s
         case let .bytes(b): return ["bytes": b.count, "xxh64": String(format: "%016llx", XXHash64.hash(b))]
         case let .array(a):
-            switch a {
-            case let .uint8(x): return x.map { Int($0) }
-            case let .int8(x): return x.map { Int($0) }
-            case let .uint16(x): return x.map { Int($0) }
-            case let .int16(x): return x.map { Int($0) }
-            case let .uint32(x): return x.map { Int($0) }
-            case let .int32(x): return x.map { Int($0) }
-            case let .uint64(x): return x.map { $0 <= UInt64(Int.max) ? Int($0) as Any : "\($0)" }
-            case let .int64(x): return x.map { Int($0) }
-            case let .float32(x): return x.map { f(Double($0)) }
-            case let .float64(x): return x.map { f($0) }
-            case let .bool(x): return x
-            case let .string(x): return x
-            case let .bytes(x): return x.map { ["bytes": $0.count] }
+            return a.elements.map { e -> Any in
+                if case let .bytes(x) = e { return ["bytes": x.count] }
+                return json(e)
             }
+        default:
+            // An integer; a u64 above Int.max as its decimal string.
+            return v.integer.map { $0 as Any } ?? v.description
         }
     }
 

@@ -96,15 +96,7 @@ public enum TokenizeTool {
             var decoder = UTF8()
             switch decoder.decode(&sub) {
             case let .scalarValue(u):
-                switch u {
-                case "\n": s += "\\n"
-                case "\t": s += "\\t"
-                case "\r": s += "\\r"
-                case "\"": s += "\\\""
-                case "\\": s += "\\\\"
-                default:
-                    if u.value < 0x20 || u.value == 0x7F { s += String(format: "\\x%02X", u.value) } else { s.unicodeScalars.append(u) }
-                }
+                appendQuoted(u, to: &s) { String(format: "\\x%02X", $0) }
                 i += UTF8.width(u)
             default:
                 s += String(format: "\\x%02X", bytes[i])

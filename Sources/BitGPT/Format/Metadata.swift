@@ -80,6 +80,76 @@ public enum MetadataArray: Equatable, Sendable {
     }
 }
 
+extension MetadataArray {
+    /// `value` as a one-element array; nil for an array (arrays never nest).
+    ///
+    /// With ``elements`` this is the one place that pairs each value case with its array case.
+    public init?(element value: MetadataValue) {
+        switch value {
+        case let .uint8(x): self = .uint8([x])
+        case let .int8(x): self = .int8([x])
+        case let .uint16(x): self = .uint16([x])
+        case let .int16(x): self = .int16([x])
+        case let .uint32(x): self = .uint32([x])
+        case let .int32(x): self = .int32([x])
+        case let .uint64(x): self = .uint64([x])
+        case let .int64(x): self = .int64([x])
+        case let .float32(x): self = .float32([x])
+        case let .float64(x): self = .float64([x])
+        case let .bool(x): self = .bool([x])
+        case let .string(x): self = .string([x])
+        case let .bytes(x): self = .bytes([x])
+        case .array: return nil
+        }
+    }
+
+    /// Every element as a value (a copy).
+    public var elements: [MetadataValue] {
+        switch self {
+        case let .uint8(a): return a.map(MetadataValue.uint8)
+        case let .int8(a): return a.map(MetadataValue.int8)
+        case let .uint16(a): return a.map(MetadataValue.uint16)
+        case let .int16(a): return a.map(MetadataValue.int16)
+        case let .uint32(a): return a.map(MetadataValue.uint32)
+        case let .int32(a): return a.map(MetadataValue.int32)
+        case let .uint64(a): return a.map(MetadataValue.uint64)
+        case let .int64(a): return a.map(MetadataValue.int64)
+        case let .float32(a): return a.map(MetadataValue.float32)
+        case let .float64(a): return a.map(MetadataValue.float64)
+        case let .bool(a): return a.map(MetadataValue.bool)
+        case let .string(a): return a.map(MetadataValue.string)
+        case let .bytes(a): return a.map(MetadataValue.bytes)
+        }
+    }
+
+    /// The elements as `Int`, nil when the elements are not integers.
+    ///
+    /// - Throws: the first `UInt64` element that does not fit in `Int` (as the element itself).
+    func integers() throws(IntegerOverflow) -> [Int]? {
+        switch self {
+        case let .uint8(x): return x.map { Int($0) }
+        case let .int8(x): return x.map { Int($0) }
+        case let .uint16(x): return x.map { Int($0) }
+        case let .int16(x): return x.map { Int($0) }
+        case let .uint32(x): return x.map { Int($0) }
+        case let .int32(x): return x.map { Int($0) }
+        case let .int64(x): return x.map { Int($0) }
+        case let .uint64(x):
+            var out: [Int] = []
+            out.reserveCapacity(x.count)
+            for e in x {
+                guard let i = Int(exactly: e) else { throw IntegerOverflow(value: e) }
+                out.append(i)
+            }
+            return out
+        default: return nil
+        }
+    }
+
+    /// A `UInt64` element too large for `Int`.
+    struct IntegerOverflow: Error { var value: UInt64 }
+}
+
 /// One typed metadata value.
 public enum MetadataValue: Equatable, Sendable, CustomStringConvertible {
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16)
@@ -89,24 +159,7 @@ public enum MetadataValue: Equatable, Sendable, CustomStringConvertible {
     case bytes([UInt8])
 
     /// The value's type id.
-    public var type: MetadataType {
-        switch self {
-        case .uint8: return .uint8
-        case .int8: return .int8
-        case .uint16: return .uint16
-        case .int16: return .int16
-        case .uint32: return .uint32
-        case .int32: return .int32
-        case .uint64: return .uint64
-        case .int64: return .int64
-        case .float32: return .float32
-        case .float64: return .float64
-        case .bool: return .bool
-        case .string: return .string
-        case .array: return .array
-        case .bytes: return .bytes
-        }
-    }
+    public var type: MetadataType { MetadataArray(element: self)?.elementType ?? .array }
 
     /// A type name for messages: `u32`, `string`, `array<f32>`.
     public var typeName: String {
@@ -116,17 +169,8 @@ public enum MetadataValue: Equatable, Sendable, CustomStringConvertible {
 
     /// The value as a signed integer, if it is any integer type that fits.
     public var integer: Int? {
-        switch self {
-        case let .uint8(v): return Int(v)
-        case let .int8(v): return Int(v)
-        case let .uint16(v): return Int(v)
-        case let .int16(v): return Int(v)
-        case let .uint32(v): return Int(v)
-        case let .int32(v): return Int(v)
-        case let .uint64(v): return Int(exactly: v)
-        case let .int64(v): return Int(v)
-        default: return nil
-        }
+        guard case .array = self else { return (try? MetadataArray(element: self)?.integers())?.first }
+        return nil
     }
 
     /// A short human rendering: numbers as is, strings quoted, long arrays and bytes summarised.
@@ -166,18 +210,26 @@ func quoted(_ s: String, limit: Int) -> String {
     var n = 0
     for c in s.unicodeScalars {
         if n >= limit { out += "…"; break }
-        switch c {
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        default:
-            if c.value < 0x20 || c.value == 0x7f { out += "\\u{\(String(c.value, radix: 16))}" } else { out.unicodeScalars.append(c) }
-        }
+        appendQuoted(c, to: &out) { "\\u{\(String($0, radix: 16))}" }
         n += 1
     }
     return out + "\""
+}
+
+/// Appends `c` as it stands inside a double-quoted rendering: `\n`, `\t`, `\r`, `\"` and `\\`
+/// escaped, other C0 controls and DEL as `control(value)`, everything else as itself.
+///
+/// Shared by metadata descriptions and `lm-tokenize`'s token display, so both escape alike.
+public func appendQuoted(_ c: Unicode.Scalar, to out: inout String, control: (UInt32) -> String) {
+    switch c {
+    case "\n": out += "\\n"
+    case "\t": out += "\\t"
+    case "\r": out += "\\r"
+    case "\"": out += "\\\""
+    case "\\": out += "\\\\"
+    default:
+        if c.value < 0x20 || c.value == 0x7f { out += control(c.value) } else { out.unicodeScalars.append(c) }
+    }
 }
 
 /// The ordered, typed key/value metadata of a .bgpt file.
@@ -298,23 +350,11 @@ public struct Metadata: Equatable, Sendable {
     public func ints(_ key: String) throws(FormatError) -> [Int] {
         guard let v = self[key] else { throw .missingKey(key) }
         guard case let .array(a) = v else { throw .wrongType(key: key, expected: "array<integer>", found: v.typeName) }
-        switch a {
-        case let .uint8(x): return x.map { Int($0) }
-        case let .int8(x): return x.map { Int($0) }
-        case let .uint16(x): return x.map { Int($0) }
-        case let .int16(x): return x.map { Int($0) }
-        case let .uint32(x): return x.map { Int($0) }
-        case let .int32(x): return x.map { Int($0) }
-        case let .int64(x): return x.map { Int($0) }
-        case let .uint64(x):
-            var out: [Int] = []
-            out.reserveCapacity(x.count)
-            for e in x {
-                guard let i = Int(exactly: e) else { throw .invalidValue(key: key, reason: "element \(e) does not fit in Int") }
-                out.append(i)
-            }
-            return out
-        default: throw .wrongType(key: key, expected: "array<integer>", found: v.typeName)
+        let x: [Int]?
+        do throws(MetadataArray.IntegerOverflow) { x = try a.integers() } catch {
+            throw .invalidValue(key: key, reason: "element \(error.value) does not fit in Int")
         }
+        guard let x else { throw .wrongType(key: key, expected: "array<integer>", found: v.typeName) }
+        return x
     }
 }

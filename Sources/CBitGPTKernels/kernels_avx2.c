@@ -144,27 +144,7 @@ TILE_FN void t2_tile256(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
         for (int i = 0; i < RT; i++) out[(t + j) * k->ld + r + i] = hsum_epi32(acc[i][j]) - k->sq[t + j];
 }
 
-TGT void bgpt_k_dot_t2_avx2(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q,
-                            size_t cols, size_t r0, size_t r1, size_t n) {
-    if (r0 >= r1 || n == 0) return;  // no rows or no tokens: read nothing (q may be short)
-    int8_t tq[BGPT_TOKEN_CHUNK * BGPT_TAIL_BYTES];
-    int32_t sq[BGPT_TOKEN_CHUNK];
-    bgpt_kctx k = {0};
-    k.ld = ld; k.w = w; k.wstride = row_bytes; k.cols = cols;
-    k.full = cols / 128; k.tail = bgpt_t2_tail_bytes(cols);
-    k.toff = k.full > 0 ? 32 - k.tail : 0;
-    k.tq = tq; k.sq = sq;
-    for (size_t t0 = 0; t0 < n; t0 += BGPT_TOKEN_CHUNK) {
-        size_t tn = n - t0 < BGPT_TOKEN_CHUNK ? n - t0 : BGPT_TOKEN_CHUNK;
-        for (size_t t = 0; t < tn; t++) {
-            const int8_t *qt = q + (t0 + t) * cols;
-            sq[t] = sum_q256(qt, cols);
-            if (k.tail) bgpt_permute_tail(tq + t * BGPT_TAIL_BYTES, qt, k.full * 128, cols % 128, 4, k.toff);
-        }
-        k.out = acc + t0 * ld; k.x = q + t0 * cols;
-        BGPT_DRIVE(t2_tile256, &k, r0, r1, tn, 1, 2);
-    }
-}
+BGPT_TERNARY_ENTRY(TGT, bgpt_k_dot_t2_avx2, t2_tile256, sum_q256, 128, 4, bgpt_t2_tail_bytes, 1, 1, 2)
 
 // ---------------------------------------------------------------------------------------------
 // T1 (digit extraction as in kernels_avx512.c, one digit per step).
@@ -217,27 +197,7 @@ TILE_FN void t1_tile256(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
         for (int i = 0; i < RT; i++) out[(t + j) * k->ld + r + i] = hsum_epi32(acc[i][j]) - k->sq[t + j];
 }
 
-TGT void bgpt_k_dot_t1_avx2(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q,
-                            size_t cols, size_t r0, size_t r1, size_t n) {
-    if (r0 >= r1 || n == 0) return;  // no rows or no tokens: read nothing (q may be short)
-    int8_t tq[BGPT_TOKEN_CHUNK * BGPT_TAIL_BYTES];
-    int32_t sq[BGPT_TOKEN_CHUNK];
-    bgpt_kctx k = {0};
-    k.ld = ld; k.w = w; k.wstride = row_bytes; k.cols = cols;
-    k.full = cols / 160; k.tail = bgpt_t1_tail_bytes(cols);
-    k.toff = k.full > 0 ? 32 - k.tail : 0;
-    k.tq = tq; k.sq = sq;
-    for (size_t t0 = 0; t0 < n; t0 += BGPT_TOKEN_CHUNK) {
-        size_t tn = n - t0 < BGPT_TOKEN_CHUNK ? n - t0 : BGPT_TOKEN_CHUNK;
-        for (size_t t = 0; t < tn; t++) {
-            const int8_t *qt = q + (t0 + t) * cols;
-            sq[t] = sum_q256(qt, cols);
-            if (k.tail) bgpt_permute_tail(tq + t * BGPT_TAIL_BYTES, qt, k.full * 160, cols % 160, 5, k.toff);
-        }
-        k.out = acc + t0 * ld; k.x = q + t0 * cols;
-        BGPT_DRIVE(t1_tile256, &k, r0, r1, tn, 1, 2);
-    }
-}
+BGPT_TERNARY_ENTRY(TGT, bgpt_k_dot_t1_avx2, t1_tile256, sum_q256, 160, 5, bgpt_t1_tail_bytes, 1, 1, 2)
 
 // ---------------------------------------------------------------------------------------------
 // I8. Single-token fast path when no activation is −128 (activation quantization never produces

@@ -145,26 +145,7 @@ TILE_FN void t2_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
     STORE_SUMS(k, r, t, RT, TT, acc, k->sq + t);
 }
 
-TGT void bgpt_k_dot_t2_avx512(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q,
-                              size_t cols, size_t r0, size_t r1, size_t n) {
-    if (r0 >= r1 || n == 0) return;  // no rows or no tokens: read nothing (q may be short)
-    int8_t tq[BGPT_TOKEN_CHUNK * BGPT_TAIL_BYTES];
-    int32_t sq[BGPT_TOKEN_CHUNK];
-    bgpt_kctx k = {0};
-    k.ld = ld; k.w = w; k.wstride = row_bytes; k.cols = cols;
-    k.full = cols / 128; k.tail = bgpt_t2_tail_bytes(cols); k.toff = 0;
-    k.tq = tq; k.sq = sq;
-    for (size_t t0 = 0; t0 < n; t0 += BGPT_TOKEN_CHUNK) {
-        size_t tn = n - t0 < BGPT_TOKEN_CHUNK ? n - t0 : BGPT_TOKEN_CHUNK;
-        for (size_t t = 0; t < tn; t++) {
-            const int8_t *qt = q + (t0 + t) * cols;
-            sq[t] = sum_q512(qt, cols);
-            if (k.tail) bgpt_permute_tail(tq + t * BGPT_TAIL_BYTES, qt, k.full * 128, cols % 128, 4, 0);
-        }
-        k.out = acc + t0 * ld; k.x = q + t0 * cols;
-        BGPT_DRIVE(t2_tile512, &k, r0, r1, tn, 2, 4);
-    }
-}
+BGPT_TERNARY_ENTRY(TGT, bgpt_k_dot_t2_avx512, t2_tile512, sum_q512, 128, 4, bgpt_t2_tail_bytes, 0, 2, 4)
 
 // ---------------------------------------------------------------------------------------------
 // T1: one 32-byte block = 160 weights, byte j holds elements j + 32·d as base-3 digit d (0 most
@@ -234,26 +215,7 @@ TILE_FN void t1_tile512(const bgpt_kctx *k, size_t r, size_t t, int RT, int TT) 
     STORE_SUMS(k, r, t, RT, TT, acc, k->sq + t);
 }
 
-TGT void bgpt_k_dot_t1_avx512(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q,
-                              size_t cols, size_t r0, size_t r1, size_t n) {
-    if (r0 >= r1 || n == 0) return;  // no rows or no tokens: read nothing (q may be short)
-    int8_t tq[BGPT_TOKEN_CHUNK * BGPT_TAIL_BYTES];
-    int32_t sq[BGPT_TOKEN_CHUNK];
-    bgpt_kctx k = {0};
-    k.ld = ld; k.w = w; k.wstride = row_bytes; k.cols = cols;
-    k.full = cols / 160; k.tail = bgpt_t1_tail_bytes(cols); k.toff = 0;
-    k.tq = tq; k.sq = sq;
-    for (size_t t0 = 0; t0 < n; t0 += BGPT_TOKEN_CHUNK) {
-        size_t tn = n - t0 < BGPT_TOKEN_CHUNK ? n - t0 : BGPT_TOKEN_CHUNK;
-        for (size_t t = 0; t < tn; t++) {
-            const int8_t *qt = q + (t0 + t) * cols;
-            sq[t] = sum_q512(qt, cols);
-            if (k.tail) bgpt_permute_tail(tq + t * BGPT_TAIL_BYTES, qt, k.full * 160, cols % 160, 5, 0);
-        }
-        k.out = acc + t0 * ld; k.x = q + t0 * cols;
-        BGPT_DRIVE(t1_tile512, &k, r0, r1, tn, 2, 4);
-    }
-}
+BGPT_TERNARY_ENTRY(TGT, bgpt_k_dot_t1_avx512, t1_tile512, sum_q512, 160, 5, bgpt_t1_tail_bytes, 0, 2, 4)
 
 // ---------------------------------------------------------------------------------------------
 // I8: 64 columns per step, masked loads for the column tail (masked-off weights become 0x80 after

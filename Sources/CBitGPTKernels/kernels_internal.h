@@ -92,6 +92,38 @@ static inline void bgpt_permute_tail(int8_t *tq, const int8_t *q, size_t tail0, 
     for (size_t i = 0; i < tail; i++) tq[32 * (i % per) + off + i / per] = q[tail0 + i];
 }
 
+/// Defines one ternary dot entry point, `bgpt_k_dot_t2_*` or `bgpt_k_dot_t1_*` (contract in
+/// bitgpt_kernels.h), around a variant's TILE: per chunk of BGPT_TOKEN_CHUNK tokens, Σ q with
+/// SUMQ and the tail activations permuted to the packing's order, then BGPT_DRIVE over the rows.
+/// A 32-byte block holds WEIGHTS = 128 (T2, PER = 4 per byte) or 160 (T1, PER = 5) weights, and
+/// TAIL_BYTES(cols) gives the row's tail bytes. SHIFTED_TAIL is 1 where TILE reads a tail as the
+/// last 32 bytes of the row (so its activations start at byte 32 − tail), 0 where it reads the
+/// tail bytes from their start. RTN and RT1 are BGPT_DRIVE's tile heights.
+#define BGPT_TERNARY_ENTRY(ATTR, NAME, TILE, SUMQ, WEIGHTS, PER, TAIL_BYTES, SHIFTED_TAIL, RTN, RT1)          \
+    ATTR void NAME(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, size_t cols, \
+                   size_t r0, size_t r1, size_t n) {                                                          \
+        if (r0 >= r1 || n == 0) return; /* no rows or no tokens: read nothing (q may be short) */             \
+        int8_t tq[BGPT_TOKEN_CHUNK * BGPT_TAIL_BYTES];                                                         \
+        int32_t sq[BGPT_TOKEN_CHUNK];                                                                          \
+        bgpt_kctx k = {0};                                                                                     \
+        k.ld = ld; k.w = w; k.wstride = row_bytes; k.cols = cols;                                              \
+        k.full = cols / (WEIGHTS); k.tail = TAIL_BYTES(cols);                                                  \
+        k.toff = (SHIFTED_TAIL) && k.full > 0 ? 32 - k.tail : 0;                                               \
+        k.tq = tq; k.sq = sq;                                                                                  \
+        for (size_t t0 = 0; t0 < n; t0 += BGPT_TOKEN_CHUNK) {                                                  \
+            size_t tn = n - t0 < BGPT_TOKEN_CHUNK ? n - t0 : BGPT_TOKEN_CHUNK;                                 \
+            for (size_t t = 0; t < tn; t++) {                                                                  \
+                const int8_t *qt = q + (t0 + t) * cols;                                                        \
+                sq[t] = SUMQ(qt, cols);                                                                        \
+                if (k.tail)                                                                                    \
+                    bgpt_permute_tail(tq + t * BGPT_TAIL_BYTES, qt, k.full * (WEIGHTS), cols % (WEIGHTS), PER, \
+                                      k.toff);                                                                 \
+            }                                                                                                  \
+            k.out = acc + t0 * ld; k.x = q + t0 * cols;                                                        \
+            BGPT_DRIVE(TILE, &k, r0, r1, tn, RTN, RT1);                                                        \
+        }                                                                                                      \
+    }
+
 // Variant entry points (same contracts as bitgpt_kernels.h).
 #define BGPT_DECLARE_VARIANT(V)                                                                          \
     void bgpt_k_quantize_i8_##V(int8_t *q, float *scale, const float *x, size_t n, size_t cols);         \

@@ -18,37 +18,24 @@ void bgpt_k_quantize_i8_scalar(int8_t *q, float *scale, const float *x, size_t n
     }
 }
 
-void bgpt_k_dot_t2_scalar(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, size_t cols,
-                   size_t r0, size_t r1, size_t n) {
-    size_t full = cols / 128, tail = cols % 128;
-    for (size_t t = 0; t < n; t++) {
-        const int8_t *qt = q + t * cols;
-        for (size_t r = r0; r < r1; r++) {
-            const uint8_t *row = w + r * row_bytes;
-            int32_t s = 0;
-            for (size_t b = 0; b < full; b++) {
-                const uint8_t *p = row + b * 32;
-                const int8_t *x = qt + b * 128;
-                for (int j = 0; j < 32; j++)
-                    for (int k = 0; k < 4; k++) s += ((int)((p[j] >> (2 * k)) & 3) - 1) * x[32 * k + j];
-            }
-            const uint8_t *p = row + full * 32;
-            const int8_t *x = qt + full * 128;
-            for (size_t i = 0; i < tail; i++) s += ((int)((p[i / 4] >> (2 * (i % 4))) & 3) - 1) * x[i];
-            acc[t * ld + r] = s;
-        }
-    }
-}
+/// Code c = t + 1 of weight n (0...3) of a T2 byte: bits 2n, 2n+1.
+static inline int t2_code(uint8_t byte, int n) { return (byte >> (2 * n)) & 3; }
 
-static inline int t1_digit(uint8_t byte, int n) {
+/// Code c = t + 1 of weight n (0...4) of a T1 byte: base-3 digit n, most significant first.
+static inline int t1_code(uint8_t byte, int n) {
     static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
     uint8_t v = (uint8_t)(byte * pow3[n]);
     return (int)(((uint16_t)v * 3) >> 8);
 }
 
-void bgpt_k_dot_t1_scalar(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, size_t cols,
-                   size_t r0, size_t r1, size_t n) {
-    size_t full = cols / 160, tail = cols % 160;
+/// acc[t·ld + r] = Σ_c t(w[r, c]) · q[t, c] for a ternary packing of PER weights per byte and
+/// 32-byte blocks of 32·PER weights (byte j of a block holds weights j + 32·k, k < PER; the
+/// tail packs PER consecutive weights per byte). One definition for T2 and T1.
+static inline __attribute__((always_inline)) void ternary_dot_scalar(int32_t *acc, size_t ld, const uint8_t *w,
+                                                                     size_t row_bytes, const int8_t *q, size_t cols,
+                                                                     size_t r0, size_t r1, size_t n, int per,
+                                                                     int (*code)(uint8_t, int)) {
+    size_t weights = 32 * (size_t)per, full = cols / weights, tail = cols % weights;
     for (size_t t = 0; t < n; t++) {
         const int8_t *qt = q + t * cols;
         for (size_t r = r0; r < r1; r++) {
@@ -56,16 +43,26 @@ void bgpt_k_dot_t1_scalar(int32_t *acc, size_t ld, const uint8_t *w, size_t row_
             int32_t s = 0;
             for (size_t b = 0; b < full; b++) {
                 const uint8_t *p = row + b * 32;
-                const int8_t *x = qt + b * 160;
+                const int8_t *x = qt + b * weights;
                 for (int j = 0; j < 32; j++)
-                    for (int k = 0; k < 5; k++) s += (t1_digit(p[j], k) - 1) * x[32 * k + j];
+                    for (int k = 0; k < per; k++) s += (code(p[j], k) - 1) * x[32 * k + j];
             }
             const uint8_t *p = row + full * 32;
-            const int8_t *x = qt + full * 160;
-            for (size_t i = 0; i < tail; i++) s += (t1_digit(p[i / 5], (int)(i % 5)) - 1) * x[i];
+            const int8_t *x = qt + full * weights;
+            for (size_t i = 0; i < tail; i++) s += (code(p[i / per], (int)(i % per)) - 1) * x[i];
             acc[t * ld + r] = s;
         }
     }
+}
+
+void bgpt_k_dot_t2_scalar(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, size_t cols,
+                          size_t r0, size_t r1, size_t n) {
+    ternary_dot_scalar(acc, ld, w, row_bytes, q, cols, r0, r1, n, 4, t2_code);
+}
+
+void bgpt_k_dot_t1_scalar(int32_t *acc, size_t ld, const uint8_t *w, size_t row_bytes, const int8_t *q, size_t cols,
+                          size_t r0, size_t r1, size_t n) {
+    ternary_dot_scalar(acc, ld, w, row_bytes, q, cols, r0, r1, n, 5, t1_code);
 }
 
 void bgpt_k_dot_i8_scalar(int32_t *acc, size_t ld, const int8_t *w, const int8_t *q, size_t cols, size_t r0, size_t r1, size_t n) {

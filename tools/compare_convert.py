@@ -3,8 +3,8 @@
 usage: python3 tools/compare_convert.py CHECKPOINT.pt MODEL.bgpt [--layout nanogpt|bitgpt]
 
 The checkpoint is read with tools/torchzip.py (NumPy, allowlisted unpickler), the .bgpt with
-tools/bgpt.py; the name mapping below is written from ../shared/reference/seed-projects.md
-sections 1.5 and 2.1. F32 tensors must match bit for bit; BitGPT ternary tensors must hold exactly
+tools/bgpt.py; the name mapping below follows bananya-ml/BitGPT bitgpt/bitgpt.py
+and karpathy/nanoGPT model.py. F32 tensors must match bit for bit; BitGPT ternary tensors must hold exactly
 the checkpoint's int8 codes, with gamma = 1 / ckpt['meta'][module] computed in float32.
 Exit status 0 when everything matches, 1 otherwise.
 """

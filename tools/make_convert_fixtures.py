@@ -9,8 +9,9 @@ NumPy from the arrays the checkpoint was written from (not by reading the checkp
 the architecture keys the converter must produce. BitGPT ternary tensors also list their int8
 codes and gamma = float32(1) / s_w. Seeded: the files are the same on every run.
 
-Layouts follow ../shared/reference/seed-projects.md (sections 1.5, 2.1-2.2, 3.1-3.2, 4.1-4.2,
-6.1-6.2); each case uses the keys and hyper-parameter records of its project.
+Layouts follow the upstream projects (bananya-ml/BitGPT bitgpt/train.py, karpathy/nanoGPT
+model.py and train.py, CohleM/lilLM model/model.py, andrewdalpino/LightGPT model.py,
+karpathy/llama2.c model.py and export.py); each case uses the keys and hyper-parameter records of its project.
 """
 import collections
 import json

@@ -7,8 +7,8 @@ a stored (uncompressed) ZIP whose entries share a folder named after the file st
 `<stem>/version` and `<stem>/.data/serialization_id`. Tensors are `Tensor(numpy_array)` objects;
 they pickle as `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, False,
 OrderedDict())`, storages as persistent ids `('storage', torch.<T>Storage, key, 'cpu', numel)`,
-exactly the records described in ../shared/reference/formats-and-security.md section 3.2 and
-seed-projects.md section 7.3. `tools/check_torchzip.py` compares the result with a real checkpoint.
+exactly the records pytorch torch/serialization.py `_save` writes (see pytorch
+docs/source/notes/serialization.rst). `tools/check_torchzip.py` compares the result with a real checkpoint.
 
 Reader: `load(path)` unpickles with an allowlist (no code runs) and returns numpy arrays, so
 tests can compare converted .bgpt tensors with the checkpoint independently of the Swift reader.

@@ -3,7 +3,7 @@
 
   train_reference.py bitlinear DIR N IN OUT NORM
       Reads DIR/{x,w,g,dout}.f32 (float32, row-major: x (N,IN), w (OUT,IN), g (IN), dout (N,OUT)).
-      BitLinear forward of BitGPT (seed-projects 1.4): optional RMSNorm (eps 1e-6, gain g), per-token
+      BitLinear forward of BitGPT (bananya-ml/BitGPT bitgpt/bitgpt.py): optional RMSNorm (eps 1e-6, gain g), per-token
       int8 absmax fake-quant, per-matrix absmean ternary fake-quant, y = xq @ wq.T; backward with the
       straight-through estimator. Writes DIR/{y,dx,dw,dg}.f32.
 

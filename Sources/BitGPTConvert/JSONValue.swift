@@ -1,7 +1,7 @@
 /// A parsed JSON value, from a small bounded parser for headers of untrusted files.
 ///
 /// The parser is recursive but depth-capped (at most ``JSONValue/maxDepth`` levels) and value-capped,
-/// refuses duplicate object keys (safetensors forbids them, `formats-and-security.md` §2.2), and
+/// refuses duplicate object keys (safetensors forbids them: huggingface/safetensors `README.md`), and
 /// works on bytes already bounds-checked by the caller.
 public indirect enum JSONValue: Equatable {
     case null

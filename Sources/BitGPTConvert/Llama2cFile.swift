@@ -1,7 +1,7 @@
 /// A llama2.c `model.bin`: the legacy v0 export that `run.c` reads, the v1 fp32 export and the
 /// v2 int8 (Q8_0) export that `runq.c` reads.
 ///
-/// Layouts (`../shared/reference/seed-projects.md` §6.2, all little-endian, every matrix `[out, in]`):
+/// Layouts (karpathy/llama2.c `export.py`, read by `run.c`; all little-endian, every matrix `[out, in]`):
 /// - **v0**: 7 × i32 `dim, hidden, layers, heads, kv_heads, vocab, seq_len`; a negative vocab
 ///   means the classifier is not shared. Then `tok_embeddings`, all `attention_norm`, `wq`, `wk`,
 ///   `wv`, `wo`, `ffn_norm`, `w1`, `w2`, `w3`, the final `norm`, the legacy RoPE tables

@@ -1,6 +1,7 @@
 /// A safetensors file, validated with every rule of the format before any tensor is used.
 ///
-/// Layout and rules (`../shared/reference/formats-and-security.md` §2, Appendix A.4): a u64
+/// Layout and rules (huggingface/safetensors `README.md` and
+/// `safetensors/src/tensor.rs`, `Metadata::validate` and `read_metadata`): a u64
 /// little-endian header length `N` (at most 100,000,000 and within the file), `N` bytes of UTF-8
 /// JSON (optional leading/trailing whitespace), then the byte buffer. Each entry gives `dtype`,
 /// `shape` and `data_offsets [begin, end)` relative to the buffer. Checks:

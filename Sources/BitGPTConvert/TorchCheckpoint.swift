@@ -1,6 +1,7 @@
 /// A PyTorch checkpoint written by `torch.save` (the ZIP format of PyTorch ≥ 1.6), read without Python.
 ///
-/// Layout (`../shared/reference/formats-and-security.md` §3.1–3.2, `seed-projects.md` §7.3): a stored
+/// Layout (pytorch `docs/source/notes/serialization.rst` and
+/// `torch/serialization.py` `_save`): a stored
 /// ZIP whose entries share a top-level folder of any name: `<dir>/data.pkl` (the pickle, found by
 /// its suffix), `<dir>/data/<key>` (one entry per storage, raw little-endian elements), `<dir>/byteorder`
 /// (optional, must be `little`), `<dir>/version` and a few more. The pickle runs in the restricted

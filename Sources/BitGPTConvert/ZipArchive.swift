@@ -1,8 +1,8 @@
 /// The stored (uncompressed) entries of a ZIP archive, parsed by hand with every field bounds-checked.
 ///
 /// `torch.save` (PyTorch ≥ 1.6) writes an uncompressed ZIP64 archive whose entry payloads are
-/// 64-byte aligned so storages can be used in place (`../shared/reference/formats-and-security.md`
-/// §3.1, `seed-projects.md` §7.3). This reader accepts exactly that: one disk, stored entries
+/// 64-byte aligned so storages can be used in place (pytorch
+/// `docs/source/notes/serialization.rst`, "Serialized file format for torch.save"). This reader accepts exactly that: one disk, stored entries
 /// (method 0), no encryption, and it refuses anything that could expand or alias data:
 /// - compressed entries (method ≠ 0) are refused, so there is nothing to decompress and no zip bomb;
 /// - entry payloads must lie before the central directory and must not overlap one another

@@ -3,7 +3,7 @@ import BitGPT
 /// Tensor names in checkpoints: nanoGPT's for GPT-2 (`transformer.wte.weight`,
 /// `transformer.h.0.attn.c_attn.weight`, …) and llama2.c's for Llama (`tok_embeddings.weight`,
 /// `layers.0.attention.wq.weight`, …), from the `.bgpt` names of ``ParameterLayout``
-/// (seed-projects §2.1, §6.1). A BitLinear's RMSNorm gain `X.norm` becomes `<X>.rms_norm.weight`
+/// (karpathy/nanoGPT `model.py`, karpathy/llama2.c `model.py`). A BitLinear's RMSNorm gain `X.norm` becomes `<X>.rms_norm.weight`
 /// as BitGPT names it. A tied head is stored once, under the embedding's name.
 public enum CheckpointNames {
     /// The checkpoint name of `.bgpt` tensor `name` in a model of `architecture`.

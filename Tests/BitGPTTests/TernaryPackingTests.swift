@@ -125,9 +125,9 @@ struct TernaryPackingTests {
         }
     }
 
-    // MARK: - Reference test block (formats-and-security.md, Appendix A.2)
+    // MARK: - Reference test block (ggml `src/ggml-quants.c` TQ1_0/TQ2_0, microsoft/BitNet I2_S)
 
-    /// The test block of Appendix A.2: t[i] = (-1, 0, 1)[i mod 3].
+    /// One 256-weight test block, t[i] = (-1, 0, 1)[i mod 3], packed by ggml's and BitNet's layouts.
     static let a2Block: [Int8] = (0..<256).map { [-1, 0, 1][$0 % 3] }
 
     @Test("T2 of the A.2 block equals ggml TQ2_0's qs bytes (same layout per 128 weights)")

@@ -3,7 +3,8 @@ import Foundation
 import Testing
 @testable import BitGPTConvert
 
-/// safetensors validation, with the cases of `formats-and-security.md` Appendix A.4.
+/// safetensors validation, with the malformed files that huggingface/safetensors 0.8.0 rejects
+/// (`safetensors/src/tensor.rs`).
 @Suite("safetensors reader")
 struct SafetensorsTests {
     func file(_ header: String, data: Int, length: UInt64? = nil) -> SourceFile {

@@ -1,5 +1,5 @@
 /// GPT-2's reversible map between bytes and printable Unicode scalars (`bytes_to_unicode` in
-/// gpt-2 `encoder.py`; reference `formats-and-security.md` §8.2).
+/// openai/gpt-2 `src/encoder.py`).
 ///
 /// Bytes `!`…`~`, `¡`…`¬` and `®`…`ÿ` map to the scalar of the same value; the other 68 bytes map,
 /// in increasing order, to U+0100 + n (0 → `Ā`, 10 → `Ċ`, 32 → `Ġ`). Byte-level BPE vocabularies

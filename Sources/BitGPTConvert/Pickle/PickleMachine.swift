@@ -2,8 +2,8 @@
 /// nanoGPT's `meta.pkl` contain and refuses everything else. It never imports, calls or executes
 /// anything.
 ///
-/// Model: `torch.load(weights_only=True)` (pytorch `torch/_weights_only_unpickler.py`, summarised in
-/// `../shared/reference/formats-and-security.md` §3.2–3.3), re-implemented from the pickle opcode
+/// Model: `torch.load(weights_only=True)` (pytorch `torch/_weights_only_unpickler.py`; the
+/// records `torch.save` writes are in pytorch `torch/serialization.py` `_save`), re-implemented from the pickle opcode
 /// definitions:
 /// - **Opcodes**: only those of protocols 2–5 that data pickles use (PROTO, FRAME, MARK, the
 ///   binary int/float/string/bytes opcodes, tuples, lists, dicts, sets, memo get/put, GLOBAL and
@@ -24,7 +24,7 @@
 ///   recurses deeply nor leaks a cycle. Limits: `formats/limits.md`.
 public final class PickleMachine {
     /// Project classes kept as opaque records by default: the config classes of the seed projects
-    /// (`seed-projects.md` §1.5, §3.2, §7.3) and LightGPT's pickled tokenizer object.
+    /// (bananya-ml/BitGPT `bitgpt/train.py`, karpathy/nanoGPT `train.py`, CohleM/lilLM `model/config.py`) and LightGPT's pickled tokenizer object.
     public static let defaultOpaqueClasses: Set<String> = [
         "model.GPTConfig", "gpt.GPTConfig", "bitgpt.BitGPTConfig", "model.config.Config", "config.Config",
         "model.ModelArgs", "tiktoken.core.Encoding",

@@ -23,13 +23,7 @@ struct CrashSafetyTests {
     static let skipReason = ProcessInfo.processInfo.environment["BITGPT_SKIP_KILL_TEST"]
     static let seed = ProcessInfo.processInfo.environment["BITGPT_KILL_SEED"].flatMap { UInt64($0) } ?? 20261122
 
-    static func tool(_ name: String) throws -> String {
-        guard let p = ToolRunner.executable(name) else {
-            Issue.record("\(name) was not found next to the test bundle or in .build (set BITGPT_BIN_DIR)")
-            throw CancellationError()
-        }
-        return p
-    }
+    static func tool(_ name: String) throws -> String { try Tools.path(name) }
 
     /// How a killed run ended.
     struct Outcome {

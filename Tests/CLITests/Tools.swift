@@ -7,14 +7,8 @@ import Testing
 
 /// The built tools, and small models written with them, for the CLI tests.
 enum Tools {
-    /// The path of the built tool `name`, or a recorded failure saying where it was looked for.
-    static func path(_ name: String) throws -> String {
-        guard let p = ToolRunner.executable(name) else {
-            Issue.record("\(name) was not found next to the test bundle or in .build (set BITGPT_BIN_DIR)")
-            throw CancellationError()
-        }
-        return p
-    }
+    /// The path of the built tool `name`; a missing tool fails the test (``ToolRunner/Missing``).
+    static func path(_ name: String) throws -> String { try ToolRunner.path(name) }
 
     /// Runs the built tool `name` with `args`.
     static func run(_ name: String, _ args: [String], standardOutput: FileHandle? = nil) throws -> ToolRunner.Result {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import BitGPT
 @testable import BitGPTConvert
 
@@ -7,57 +8,27 @@ import BitGPT
 /// checks stdout, the one-line stderr error and the exit status.
 @Suite("Converter command-line tools")
 struct ConvertCLITests {
-    struct Run { var status: Int32; var stdout: String; var stderr: String }
-
-    /// The built tool, looked for beside the test bundle and in `.build/debug`.
-    static func tool(_ name: String) -> String? {
-        var dirs: [URL] = []
-        if let exe = CommandLine.arguments.first {
-            var d = URL(fileURLWithPath: exe).resolvingSymlinksInPath().deletingLastPathComponent()
-            for _ in 0..<4 { dirs.append(d); d = d.deletingLastPathComponent() }
-        }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        dirs.append(root.appendingPathComponent(".build/debug"))
-        return dirs.map { $0.appendingPathComponent(name).path }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    func run(_ name: String, _ args: [String]) throws -> Run? {
-        guard let exe = ConvertCLITests.tool(name) else {
-            print("notice: \(name) is not built; skipping its command-line test")
-            return nil
-        }
-        let dir = TestFiles.tempDir()
-        FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-        FileManager.default.createFile(atPath: dir + "/err", contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
-        try p.run()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: try String(contentsOfFile: dir + "/out", encoding: .utf8),
-                   stderr: try String(contentsOfFile: dir + "/err", encoding: .utf8))
-    }
+    /// Runs the built tool `name` (a missing tool fails the test: ``ToolRunner/Missing``).
+    func run(_ name: String, _ args: [String]) throws -> ToolRunner.Result { try ToolRunner.run(try ToolRunner.path(name), args) }
 
     @Test("convert, quantize (dry run) and diff a fixture; --tolerance gives exit status 2")
     func pipeline() throws {
         let dir = TestFiles.tempDir()
         let src = TestFiles.fixtures + "/nanogpt_tiny.pt"
-        guard let c = try run("lm-convert", [src, dir + "/a.bgpt", "--tokenizer", TestFiles.fixtures + "/nanogpt_tiny.meta.pkl"]) else { return }
+        let c = try run("lm-convert", [src, dir + "/a.bgpt", "--tokenizer", TestFiles.fixtures + "/nanogpt_tiny.meta.pkl"])
         #expect(c.status == 0)
         #expect(c.stdout.hasPrefix("converted nanogpt (pytorch) → \(dir)/a.bgpt\n"))
         #expect(c.stderr.isEmpty)
-        guard let q = try run("lm-quantize", [dir + "/a.bgpt", "--to", "int8", "--dry-run"]) else { return }
+        let q = try run("lm-quantize", [dir + "/a.bgpt", "--to", "int8", "--dry-run"])
         #expect(q.status == 0)
         #expect(q.stdout.contains("dry run, nothing written"))
-        guard let w = try run("lm-quantize", [dir + "/a.bgpt", dir + "/b.bgpt", "--to", "int8"]) else { return }
+        let w = try run("lm-quantize", [dir + "/a.bgpt", dir + "/b.bgpt", "--to", "int8"])
         #expect(w.status == 0)
-        guard let d0 = try run("lm-diff", [dir + "/a.bgpt", dir + "/b.bgpt"]) else { return }
+        let d0 = try run("lm-diff", [dir + "/a.bgpt", dir + "/b.bgpt"])
         #expect(d0.status == 0)
-        guard let d2 = try run("lm-diff", [dir + "/a.bgpt", dir + "/b.bgpt", "--tolerance", "1e-9"]) else { return }
+        let d2 = try run("lm-diff", [dir + "/a.bgpt", dir + "/b.bgpt", "--tolerance", "1e-9"])
         #expect(d2.status == 2)
-        guard let d1 = try run("lm-diff", [dir + "/a.bgpt", dir + "/b.bgpt", "--tolerance", "10", "--json"]) else { return }
+        let d1 = try run("lm-diff", [dir + "/a.bgpt", dir + "/b.bgpt", "--tolerance", "10", "--json"])
         #expect(d1.status == 0)
         #expect(d1.stdout.contains("\"schema\" : \"bitgpt.diff\\/1\""))
     }
@@ -67,7 +38,7 @@ struct ConvertCLITests {
         let dir = TestFiles.tempDir()
         let evil = P.proto2 + P.global("os", "system") + P.str("true") + [0x85] + P.reduce + P.stop
         TestFiles.write(P.checkpoint(pickle: evil), to: dir + "/evil.pt")
-        guard let r = try run("lm-convert", [dir + "/evil.pt", dir + "/out.bgpt"]) else { return }
+        let r = try run("lm-convert", [dir + "/evil.pt", dir + "/out.bgpt"])
         #expect(r.status == 1)
         #expect(r.stderr == "Error: \(dir)/evil.pt: pickle refers to global \"os.system\" at byte 2, which is not on the allowlist (nothing was executed)\n")
         #expect(!FileManager.default.fileExists(atPath: dir + "/out.bgpt"))

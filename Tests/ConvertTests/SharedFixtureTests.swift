@@ -1,10 +1,12 @@
 import BitGPT
 import Foundation
 import Testing
+import TestSupport
 @testable import BitGPTConvert
 
 /// Converts every case of `../shared/fixtures` (real checkpoints written by the projects' own
-/// training code). Skips with a notice when the folder is absent. The converted files are left in
+/// training code). Skipped with the reason when the folder is absent, unless CI=true, where that
+/// fails (``fixtures``). The converted files are left in
 /// `/tmp/bitgpt-fixtures/<case>.bgpt` for the runtime's logit-parity tests.
 @Suite("Shared fixtures (real checkpoints)")
 struct SharedFixtureTests {
@@ -13,13 +15,14 @@ struct SharedFixtureTests {
         return names.filter { FileManager.default.fileExists(atPath: TestFiles.shared + "/\($0)/case.json") }.sorted()
     }
 
-    @Test("every shared fixture converts with the right architecture, shapes and (BitGPT) exact ternary codes and scales")
+    /// The shared fixture folder with at least one case.
+    static let fixtures = Requirement("the shared checkpoint fixtures in \(TestFiles.shared)", isMet: !cases.isEmpty)
+
+    @Test("every shared fixture converts with the right architecture, shapes and (BitGPT) exact ternary codes and scales",
+          .requires(fixtures))
     func convertAll() throws {
+        try Self.fixtures.check()
         let cases = SharedFixtureTests.cases
-        guard !cases.isEmpty else {
-            print("notice: \(TestFiles.shared) not found; skipping the shared-fixture conversions")
-            return
-        }
         let outDir = "/tmp/bitgpt-fixtures"
         try? FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         for name in cases {
@@ -70,13 +73,11 @@ struct SharedFixtureTests {
         }
     }
 
-    @Test("every converted shared fixture reproduces the project's PyTorch logits and greedy tokens through the runtime")
+    @Test("every converted shared fixture reproduces the project's PyTorch logits and greedy tokens through the runtime",
+          .requires(fixtures))
     func runtimeParity() throws {
+        try Self.fixtures.check()
         let cases = SharedFixtureTests.cases
-        guard !cases.isEmpty else {
-            print("notice: \(TestFiles.shared) not found; skipping the shared-fixture runtime parity")
-            return
-        }
         for name in cases {
             let dir = TestFiles.shared + "/" + name
             let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/case.json"))) as? [String: Any])

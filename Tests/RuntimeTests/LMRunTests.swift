@@ -1,38 +1,15 @@
 import BitGPT
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the built `lm-run` and checks stdout, the one stderr line and the exit status.
 @Suite("lm-run")
 struct LMRunTests {
-    /// The `lm-run` binary beside the test bundle, if it was built.
-    static var binary: String? {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let p = dir.appendingPathComponent("lm-run").path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-            dir = dir.deletingLastPathComponent()
-        }
-        let p = ReferenceHarness.root.appendingPathComponent(".build/debug/lm-run").path
-        return FileManager.default.isExecutableFile(atPath: p) ? p : nil
-    }
-
-    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String)? {
-        guard let bin = LMRunTests.binary else {
-            print("notice: lm-run is not built; skipping (run `swift build` first)")
-            return nil
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bin)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    /// Runs the built `lm-run` (a missing tool fails the test: ``ToolRunner/Missing``).
+    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let r = try ToolRunner.run(try ToolRunner.path("lm-run"), args)
+        return (r.status, r.stdout, r.stderr)
     }
 
     func demoModel(_ dir: String) throws -> String {
@@ -47,10 +24,10 @@ struct LMRunTests {
         let dir = try ReferenceHarness.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let m = try demoModel(dir)
-        guard let a = try run([m, "--prompt", "Hi", "--max-new-tokens", "40", "--temperature", "0", "--num-samples", "1"]),
-              let b = try run([m, "--prompt", "Hi", "--max-new-tokens", "40", "--temperature", "0", "--num-samples", "1", "--threads", "1"]),
-              let c = try run([m, "--prompt", "Hi", "--max-new-tokens", "40", "--seed", "5"]),
-              let d = try run([m, "--prompt", "Hi", "--max-new-tokens", "40", "--seed", "5"]) else { return }
+        let a = try run([m, "--prompt", "Hi", "--max-new-tokens", "40", "--temperature", "0", "--num-samples", "1"])
+        let b = try run([m, "--prompt", "Hi", "--max-new-tokens", "40", "--temperature", "0", "--num-samples", "1", "--threads", "1"])
+        let c = try run([m, "--prompt", "Hi", "--max-new-tokens", "40", "--seed", "5"])
+        let d = try run([m, "--prompt", "Hi", "--max-new-tokens", "40", "--seed", "5"])
         #expect(a.status == 0 && a.err.isEmpty)
         #expect(a.out.hasPrefix("Hi"))
         #expect(a.out == b.out)
@@ -65,7 +42,7 @@ struct LMRunTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let m = try demoModel(dir)
         let flag = cacheType.map { ["--cache-type", $0.rawValue] } ?? []
-        guard let r = try run([m, "--prompt", "abc", "--max-new-tokens", "0", "--num-samples", "1", "--logits-out", dir + "/l.npy"] + flag) else { return }
+        let r = try run([m, "--prompt", "abc", "--max-new-tokens", "0", "--num-samples", "1", "--logits-out", dir + "/l.npy"] + flag)
         #expect(r.status == 0)
         let npy = try #require(NPYFile.readFloats(dir + "/l.npy"))
         #expect(npy.shape == [3, 256])
@@ -89,7 +66,7 @@ struct LMRunTests {
         bytes.removeLast(10)
         #expect(FileManager.default.createFile(atPath: dir + "/DAMAGED.bgpt", contents: bytes))
         let real = args.map { $0 == "MODEL" ? m : $0 == "DAMAGED" ? dir + "/DAMAGED.bgpt" : $0 }
-        guard let r = try run(real) else { return }
+        let r = try run(real)
         #expect(r.status != 0)
         #expect(r.out.isEmpty)
         #expect(r.err.contains("Error:") && r.err.contains(mention), "stderr: \(r.err)")
@@ -107,13 +84,13 @@ struct LMRunBeamTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let m = try tool.demoModel(dir)
         let base = [m, "--prompt", "Hi", "--beam-width", "4", "--max-new-tokens", "12", "--threads", "1"]
-        let three = try #require(try tool.run(base + ["--num-candidates", "3"]))
-        let six = try #require(try tool.run(base + ["--num-candidates", "6"]))
+        let three = try tool.run(base + ["--num-candidates", "3"])
+        let six = try tool.run(base + ["--num-candidates", "6"])
         #expect(three.status == 0 && six.status == 0)
         let a = three.out.split(separator: "\n"), b = six.out.split(separator: "\n")
         #expect(a.count == 3 && b.count == 4)  // width 4 completes 4 candidates here (no eos in a byte vocabulary)
         #expect(a.first == b.first)
-        let one = try #require(try tool.run([m, "--prompt", "Hi", "--beam-width", "1", "--max-new-tokens", "12"]))
+        let one = try tool.run([m, "--prompt", "Hi", "--beam-width", "1", "--max-new-tokens", "12"])
         #expect(one.status == 0 && one.out.hasPrefix("[1] logprob -"))
     }
 
@@ -124,7 +101,7 @@ struct LMRunBeamTests {
         let dir = try ReferenceHarness.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let m = try tool.demoModel(dir)
-        let r = try #require(try tool.run([m, "--beam-width", "2", "--max-new-tokens", "3"] + flag))
+        let r = try tool.run([m, "--beam-width", "2", "--max-new-tokens", "3"] + flag)
         #expect(r.status == 1)
         #expect(r.err == "Error: \(flag[0]) does not apply to beam search (--beam-width), which draws nothing\n")
         #expect(r.out.isEmpty)
@@ -135,7 +112,7 @@ struct LMRunBeamTests {
         let dir = try ReferenceHarness.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let m = try tool.demoModel(dir)
-        let r = try #require(try tool.run([m, "--beam-width", "2", "--max-new-tokens", "3", "--verbose"]))
+        let r = try tool.run([m, "--beam-width", "2", "--max-new-tokens", "3", "--verbose"])
         #expect(r.status == 0)
         #expect(r.err.contains("beam search: width 2, 2 candidates of up to 3 tokens in "))
     }

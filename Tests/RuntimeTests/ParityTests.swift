@@ -1,16 +1,17 @@
 import BitGPT
 import Foundation
 import Testing
+import TestSupport
 
 /// The Swift runtime against `tools/reference.py`, an independent NumPy forward pass reading the same file.
 @Suite("Parity with the NumPy reference")
 struct ParityTests {
     static let dtypes: [DType] = [.f32, .f16, .i8, .t2, .t1]
 
-    @Test("logits at every prompt position and 50 greedy tokens (past the context) match NumPy",
+    @Test("logits at every prompt position and 50 greedy tokens (past the context) match NumPy", .requires(ReferenceHarness.numpy),
           arguments: Family.all, dtypes)
     func logitsAndGreedy(family: Family, dtype: DType) throws {
-        guard ReferenceHarness.available() else { return }
+        try ReferenceHarness.numpy.check()
         let dir = try ReferenceHarness.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (path, model, prompt) = try Self.randomCase(family, dtype, dir: dir)
@@ -39,10 +40,10 @@ struct ParityTests {
         print("greedy \(family.name) \(dtype): \(ref.greedy.prefix(20))")
     }
 
-    @Test("with an F16 KV cache, logits and 30 greedy tokens match NumPy rounding keys and values to binary16",
+    @Test("with an F16 KV cache, logits and 30 greedy tokens match NumPy rounding keys and values to binary16", .requires(ReferenceHarness.numpy),
           arguments: Family.all, [DType.f32, .t2])
     func f16Cache(family: Family, dtype: DType) throws {
-        guard ReferenceHarness.available() else { return }
+        try ReferenceHarness.numpy.check()
         let dir = try ReferenceHarness.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (path, model, prompt) = try Self.randomCase(family, dtype, dir: dir)
@@ -86,9 +87,9 @@ struct ParityTests {
         return (logits, greedy)
     }
 
-    @Test("a BitLinear's Int32 accumulators equal NumPy's exactly", arguments: [DType.t2, .t1, .i8])
+    @Test("a BitLinear's Int32 accumulators equal NumPy's exactly", .requires(ReferenceHarness.numpy), arguments: [DType.t2, .t1, .i8])
     func accumulators(dtype: DType) throws {
-        guard ReferenceHarness.available() else { return }
+        try ReferenceHarness.numpy.check()
         let dir = try ReferenceHarness.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/m.bgpt"

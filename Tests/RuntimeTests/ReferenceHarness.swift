@@ -1,23 +1,15 @@
 import BitGPT
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs `tools/reference.py` (the independent NumPy implementation) and builds small test models.
 enum ReferenceHarness {
     /// The repository root, from this file's path.
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Whether python3 with numpy can run. In CI (`CI=true`) a missing numpy is a recorded failure;
-    /// locally the test prints a notice and skips.
-    static func available() -> Bool {
-        if run(["-c", "import numpy"]) != nil { return true }
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            Issue.record("python3 with numpy is required in CI for the parity tests")
-        } else {
-            print("notice: python3 with numpy not found; skipping the NumPy parity test")
-        }
-        return false
-    }
+    /// python3 with numpy, for tools/reference.py.
+    static let numpy = Requirement("python3 with numpy (pip install -r tools/requirements.txt)", isMet: Requirement.python(["numpy"]))
 
     /// Runs `python3 args…` and returns stdout, or nil on a non-zero exit.
     static func run(_ args: [String]) -> String? {

@@ -1,6 +1,7 @@
 import BitGPT
 import Foundation
 import Testing
+import TestSupport
 
 /// The models in `models/` load, verify, carry the architecture `models/README.md` describes, and
 /// are trained: their loss on a Shakespeare passage is far below a uniform guess.
@@ -74,10 +75,10 @@ struct ShippedModelTests {
         #expect(loss < 5.0)
     }
 
-    @Test("logits and 30 greedy tokens agree with the NumPy reference (tools/reference.py)",
+    @Test("logits and 30 greedy tokens agree with the NumPy reference (tools/reference.py)", .requires(ReferenceHarness.numpy),
           arguments: ["shakespeare-char-t2.bgpt", "shakespeare-bpe-llama-t2.bgpt"])
     func parity(name: String) throws {
-        guard ReferenceHarness.available() else { return }
+        try ReferenceHarness.numpy.check()
         let (_, model, tok) = try Self.open(name)
         let prompt = Array(try tok.encode(Self.passage).prefix(24))
         let V = model.config.vocabSize

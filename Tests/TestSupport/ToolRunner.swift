@@ -59,6 +59,24 @@ public enum ToolRunner {
         return nil
     }
 
+    /// A tool that is not built: `swift test` builds every product, so this fails the test.
+    public struct Missing: Error, CustomStringConvertible {
+        /// The tool's name.
+        public var name: String
+        /// A failure naming the tool `name`.
+        public init(name: String) { self.name = name }
+        public var description: String { "\(name) was not found next to the test bundle or in .build (run swift build, or set BITGPT_BIN_DIR)" }
+    }
+
+    /// The path of the built tool `name`.
+    ///
+    /// - Parameter filePath: as for ``executable(_:filePath:)``.
+    /// - Throws: ``Missing`` when it is not built.
+    public static func path(_ name: String, filePath: String = #filePath) throws -> String {
+        guard let p = executable(name, filePath: filePath) else { throw Missing(name: name) }
+        return p
+    }
+
     /// Runs `executable` with `arguments` and waits for it.
     ///
     /// Output goes to temporary files (not pipes), so a chatty tool cannot block.

@@ -1,22 +1,21 @@
 import BitGPT
 import Foundation
 import Testing
+import TestSupport
 
 /// SentencePiece through the shim, on BPE and unigram models trained here with `spm_train`
-/// (Debian package `sentencepiece`). Without the tool the suite prints a notice and passes,
-/// unless CI=true, where that is a failure.
+/// (Debian package `sentencepiece`). Without the tool the tests that train are skipped with the
+/// reason, unless CI=true, where they fail (``spmTrain``).
 @Suite("SentencePieceTokenizer")
 struct SentencePieceTests {
-    /// Trains a model of `type` in `dir` and returns the .model path, or nil when spm_train is absent.
-    static func train(_ type: String, vocab: Int, in dir: String) throws -> String? {
-        guard let tool = which("spm_train") else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                Issue.record("CI=true but spm_train is missing: apt-get install sentencepiece")
-            } else {
-                print("notice: spm_train not found (apt-get install sentencepiece); skipping SentencePiece training tests")
-            }
-            return nil
-        }
+    /// `spm_train` on PATH.
+    static let spmTrain = Requirement("spm_train (apt-get install sentencepiece)", isMet: Requirement.which("spm_train") != nil)
+
+    /// Trains a model of `type` in `dir` and returns the .model path.
+    /// - Throws: ``Requirement/Missing`` when spm_train is absent.
+    static func train(_ type: String, vocab: Int, in dir: String) throws -> String {
+        try spmTrain.check()
+        let tool = try #require(Requirement.which("spm_train"))
         var rng = SeededRandom(seed: 11)
         let words = ["the", "lazy", "fox", "packs", "five", "trits", "ternary", "weights", "token", "über", "naïve", "日本", "語", "🙂", "1234", "thou", "art"]
         var text = ""
@@ -31,14 +30,6 @@ struct SentencePieceTests {
                                 "--byte_fallback=true", "--character_coverage=1.0"], stdin: nil).status
         try #require(status == 0, "spm_train failed")
         return prefix + ".model"
-    }
-
-    static func which(_ name: String) -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
-            let p = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
     }
 
     static func run(_ tool: String, _ args: [String], stdin: Data?) -> (status: Int32, out: String) {
@@ -60,11 +51,11 @@ struct SentencePieceTests {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test("encode matches spm_encode, decode inverts, file and proto bytes agree", arguments: [("bpe", 320), ("unigram", 300)])
+    @Test("encode matches spm_encode, decode inverts, file and proto bytes agree", .requires(Self.spmTrain), arguments: [("bpe", 320), ("unigram", 300)])
     func parity(type: String, vocab: Int) throws {
         let dir = TestStrings.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        guard let model = try Self.train(type, vocab: vocab, in: dir) else { return }
+        let model = try Self.train(type, vocab: vocab, in: dir)
         let fromFile = try SentencePieceTokenizer(path: model)
         let bytes = try #require(FileManager.default.contents(atPath: model))
         let fromBytes = try SentencePieceTokenizer(modelProto: [UInt8](bytes))
@@ -74,7 +65,7 @@ struct SentencePieceTests {
         // spm_encode reads one sentence per line: compare on single-line strings.
         let lines = TestStrings.battery(random: 320).filter { !$0.contains("\n") && !$0.contains("\r") && !$0.unicodeScalars.contains { $0.value == 0x85 || $0.value == 0x2028 || $0.value == 0x2029 } }
         #expect(lines.count >= 200)
-        let spm = try #require(Self.which("spm_encode"))
+        let spm = try #require(Requirement.which("spm_encode"))
         let result = Self.run(spm, ["--model=\(model)", "--output_format=id"], stdin: Data((lines.joined(separator: "\n") + "\n").utf8))
         let expected = result.out.split(separator: "\n", omittingEmptySubsequences: false).map { $0.split(separator: " ").compactMap { Int($0) } }
         try #require(expected.count >= lines.count)
@@ -94,11 +85,11 @@ struct SentencePieceTests {
         #expect(try fromFile.decode(fromFile.encode("the lazy fox packs five trits")) == "the lazy fox packs five trits")
     }
 
-    @Test("byte fallback pieces give raw bytes that stream back to the character")
+    @Test("byte fallback pieces give raw bytes that stream back to the character", .requires(Self.spmTrain))
     func byteFallback() throws {
         let dir = TestStrings.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        guard let model = try Self.train("bpe", vocab: 320, in: dir) else { return }
+        let model = try Self.train("bpe", vocab: 320, in: dir)
         let t = try SentencePieceTokenizer(path: model)
         let ids = try t.encode("✓")
         let byteIds: [Int] = [0xE2 + 3, 0x9C + 3, 0x93 + 3]  // <0x00> is id 3
@@ -112,11 +103,11 @@ struct SentencePieceTests {
         #expect(throws: TokenizerError.unknownId(320, vocabSize: 320)) { try t.decode([320]) }
     }
 
-    @Test("the section (serialized proto) survives metadata and rebuilds the same tokenizer")
+    @Test("the section (serialized proto) survives metadata and rebuilds the same tokenizer", .requires(Self.spmTrain))
     func section() throws {
         let dir = TestStrings.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        guard let model = try Self.train("unigram", vocab: 300, in: dir) else { return }
+        let model = try Self.train("unigram", vocab: 300, in: dir)
         let t = try SentencePieceTokenizer(path: model)
         let m = t.section.toMetadata()
         let back = try TokenizerSection(metadata: m, vocabSize: 320)
@@ -127,11 +118,11 @@ struct SentencePieceTests {
         #expect(try rebuilt.decode([5, 310]) == t.decode([5]))
     }
 
-    @Test("truncated, empty and garbage model bytes are errors, not crashes")
+    @Test("truncated, empty and garbage model bytes are errors, not crashes", .requires(Self.spmTrain))
     func corrupt() throws {
         let dir = TestStrings.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        guard let model = try Self.train("bpe", vocab: 320, in: dir) else { return }
+        let model = try Self.train("bpe", vocab: 320, in: dir)
         let bytes = [UInt8](try #require(FileManager.default.contents(atPath: model)))
         var cases: [[UInt8]] = [[], [UInt8](repeating: 0xFF, count: 64), Array("hello".utf8)]
         for cut in [1, 7, 100, bytes.count / 3, bytes.count / 2, bytes.count - 1] { cases.append(Array(bytes[..<cut])) }

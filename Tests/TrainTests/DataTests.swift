@@ -106,7 +106,7 @@ struct DataTests {
 
     @Test("lm-train --resume on a checkpoint with shape [2³¹, 2³¹, 4] exits 1 with one error line")
     func resumeOverflowingCheckpoint() throws {
-        let tool = try #require(ToolRunner.executable("lm-train"), "lm-train must be built (swift build)")
+        let tool = try LiveRun.lmTrain()
         let w = try Workspace()
         defer { w.cleanup() }
         let out = w.dir.appendingPathComponent("run").path
@@ -142,8 +142,7 @@ struct EvalForwardTests {
 
     @Test("lm-train reports a bad flag as one error line and exit status 1, writing nothing")
     func cliBadFlag() throws {
-        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lm-train").path
-        try #require(FileManager.default.isExecutableFile(atPath: tool), "lm-train must be built (swift build)")
+        let tool = try LiveRun.lmTrain()
         let w = try Workspace()
         defer { w.cleanup() }
         let p = Process()

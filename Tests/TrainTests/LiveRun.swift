@@ -1,17 +1,13 @@
 import Foundation
+import TestSupport
 
 /// A running `lm-train` (alone or under `mpirun`) that a test signals mid-run.
 struct LiveRun {
     let process: Process
     let stdoutPath: String, stderrPath: String
 
-    /// The built `lm-train`, or nil.
-    static var lmTrain: String? {
-        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lm-train").path
-        let built = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/lm-train").path
-        return [tool, built].first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    /// The built `lm-train` (a missing tool fails the test: ``ToolRunner/Missing``).
+    static func lmTrain() throws -> String { try ToolRunner.path("lm-train") }
 
     /// Starts `executable arguments` with stdout and stderr in files of `dir`.
     init(_ executable: String, _ arguments: [String], in dir: URL) throws {

@@ -8,7 +8,7 @@ import BitGPT
 struct OutputPathTests {
     @Test("an --export under a regular file fails before any training, with one line naming the path")
     func unwritableExport() throws {
-        let lm = try #require(LiveRun.lmTrain, "lm-train is not built")
+        let lm = try LiveRun.lmTrain()
         let w = try Workspace()
         defer { w.cleanup() }
         let out = w.dir.appendingPathComponent("run").path

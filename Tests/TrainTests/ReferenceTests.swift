@@ -1,35 +1,18 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import BitGPTTrain
 import BitGPT
 
-/// Runs `tools/train_reference.py`; nil (with a notice) when python3/numpy is missing locally.
-/// In CI (`CI` set) a missing NumPy is a failure, not a skip.
+/// Runs `tools/train_reference.py` (python3 with numpy: ``numpy``).
 enum NumPyReference {
     static var script: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("tools/train_reference.py").path
     }
 
-    static func available() -> Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import numpy"]
-        p.standardError = FileHandle.nullDevice
-        do { try p.run(); p.waitUntilExit() } catch { return false }
-        return p.terminationStatus == 0
-    }
-
-    /// Whether to run; records an issue in CI when NumPy is missing.
-    static func ready() -> Bool {
-        if available() { return true }
-        if ProcessInfo.processInfo.environment["CI"] != nil {
-            Issue.record("python3 with numpy is required in CI for the reference tests")
-        } else {
-            print("notice: skipping NumPy reference test (python3 with numpy not found)")
-        }
-        return false
-    }
+    /// python3 with numpy.
+    static let numpy = Requirement("python3 with numpy (pip install -r tools/requirements.txt)", isMet: Requirement.python(["numpy"]))
 
     static func run(_ args: [String]) throws {
         let p = Process()
@@ -63,9 +46,9 @@ func maxRelDiff(_ a: [Float], _ b: [Float]) -> Float {
 
 @Suite("NumPy references")
 struct ReferenceTests {
-    @Test("BitLinear forward and straight-through backward match the NumPy reference", arguments: [true, false])
+    @Test("BitLinear forward and straight-through backward match the NumPy reference", .requires(NumPyReference.numpy), arguments: [true, false])
     func bitLinear(norm: Bool) throws {
-        guard NumPyReference.ready() else { return }
+        try NumPyReference.numpy.check()
         let n = 5, i = 16, o = 6
         var config = ModelConfig(architecture: .llama, vocabSize: 4, contextLength: n, dim: i, nLayers: 1, nHeads: 1, hiddenDim: o)
         config.bitLinear = true
@@ -101,9 +84,9 @@ struct ReferenceTests {
         }
     }
 
-    @Test("gradient clipping plus one AdamW step matches the NumPy reference (PyTorch AdamW semantics)", arguments: [0, 0.5])
+    @Test("gradient clipping plus one AdamW step matches the NumPy reference (PyTorch AdamW semantics)", .requires(NumPyReference.numpy), arguments: [0, 0.5])
     func adamW(clip: Float) throws {
-        guard NumPyReference.ready() else { return }
+        try NumPyReference.numpy.check()
         let config = TinyModel(arch: .gpt2, bitLinear: false).config
         let m = TrainModel(config: config, batch: 1, seed: 5)
         let opt = AdamW(layout: m.layout, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1)

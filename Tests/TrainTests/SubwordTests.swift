@@ -1,31 +1,19 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import BitGPTTrain
 import BitGPT
 
-/// Runs `tools/subword_check.py` (HF `tokenizers`, `sentencepiece`, `regex`); false (with a
-/// notice) when they are missing locally, an issue in CI.
+/// Runs `tools/subword_check.py` (HF `tokenizers`, `sentencepiece`, `regex`: ``packages``).
 enum SubwordReference {
     static var script: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("tools/subword_check.py").path
     }
 
-    static func ready() -> Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import tokenizers, sentencepiece, regex"]
-        p.standardError = FileHandle.nullDevice
-        var ok = false
-        do { try p.run(); p.waitUntilExit(); ok = p.terminationStatus == 0 } catch {}
-        if ok { return true }
-        if ProcessInfo.processInfo.environment["CI"] != nil {
-            Issue.record("python3 with tokenizers, sentencepiece and regex is required in CI (tools/requirements.txt)")
-        } else {
-            print("notice: skipping the Python sub-word tokenizer check (tokenizers/sentencepiece/regex not found)")
-        }
-        return false
-    }
+    /// python3 with HF tokenizers, sentencepiece and regex.
+    static let packages = Requirement("python3 with tokenizers, sentencepiece and regex (pip install -r tools/requirements.txt)",
+                                      isMet: Requirement.python(["tokenizers", "sentencepiece", "regex"]))
 
     /// The script's exit status.
     static func run(_ args: [String]) throws -> Int32 {
@@ -215,9 +203,9 @@ struct SubwordTests {
         #expect(try SentencePieceTrainer.train(text: text, vocabSize: 320) == [UInt8](proto))
     }
 
-    @Test("HF tokenizers' BpeTrainer, a pure-Python trainer, HF and Python sentencepiece agree with the trained tokenizers and cached ids")
+    @Test("HF tokenizers' BpeTrainer, a pure-Python trainer, HF and Python sentencepiece agree with the trained tokenizers and cached ids", .requires(SubwordReference.packages))
     func pythonReference() throws {
-        guard SubwordReference.ready() else { return }
+        try SubwordReference.packages.check()
         let w = try Workspace(textLength: 0)
         defer { w.cleanup() }
         let text = subwordText(20_000)

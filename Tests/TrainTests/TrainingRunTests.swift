@@ -83,11 +83,7 @@ struct TrainingRunTests {
 
     @Test("a run killed with SIGKILL and resumed writes the same loss CSV as an uninterrupted run")
     func killAndResume() throws {
-        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lm-train").path
-        let binDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/lm-train").path
-        let exe = [tool, binDir].first { FileManager.default.isExecutableFile(atPath: $0) }
-        let path = try #require(exe, "lm-train must be built (swift build) for this test")
+        let path = try LiveRun.lmTrain()
         let w = try Workspace()
         defer { w.cleanup() }
         func run(_ out: String, _ extra: [String]) throws -> Int32 {

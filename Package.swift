@@ -35,10 +35,11 @@ let package = Package(
         .target(name: "BitGPT", dependencies: ["CBitGPTKernels", "CSentencePieceShim"], swiftSettings: swiftSettings),
         // Hot kernels in C with SIMD variants chosen at run time (not API).
         .target(name: "CBitGPTKernels"),
-        // libsentencepiece from the system (Debian: libsentencepiece-dev), found with pkg-config.
-        .systemLibrary(name: "CSentencePiece", pkgConfig: "sentencepiece", providers: [.apt(["libsentencepiece-dev"])]),
+        // libsentencepiece from the system (Debian: libsentencepiece-dev; headers in /usr/include).
+        // No pkgConfig: sentencepiece.pc also names libsentencepiece_train, which only the trainer needs.
+        .systemLibrary(name: "CSentencePiece", providers: [.apt(["libsentencepiece-dev"])]),
         // extern "C" shim over the SentencePiece C++ API: opaque handle, status codes, no exceptions escape.
-        .target(name: "CSentencePieceShim", dependencies: ["CSentencePiece"]),
+        .target(name: "CSentencePieceShim", dependencies: ["CSentencePiece"], linkerSettings: [.linkedLibrary("sentencepiece")]),
 
         // MARK: Libraries over the core.
         // Checkpoint readers (PyTorch ZIP + restricted pickle, safetensors, llama2.c), family mappings, quantize, diff.
@@ -58,8 +59,16 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // SIGINT/SIGTERM as a polled stop request (an async-signal-safe handler in C), for lm-train.
         .target(name: "CStopSignals"),
-        // The trainer: hand-written forward/backward (llm.c style), BitLinear QAT, AdamW, checkpoints.
-        .target(name: "BitGPTTrain", dependencies: ["BitGPT", "BitGPTConvert", "COpenBLAS", "CMPI", "CStopSignals"], swiftSettings: swiftSettings),
+        // libsentencepiece_train (SentencePiece's trainer) and the extern "C" shim over it, for lm-train's
+        // tokenizer training; apart from the core so libbitgpt.so does not need the library.
+        .systemLibrary(name: "CSentencePieceTrain", providers: [.apt(["libsentencepiece-dev"])]),
+        .target(name: "CSentencePieceTrainShim", dependencies: ["CSentencePieceShim", "CSentencePieceTrain"],
+                linkerSettings: [.linkedLibrary("sentencepiece_train")]),
+        // The trainer: hand-written forward/backward (llm.c style), BitLinear QAT, AdamW, checkpoints,
+        // tokenizer training (byte-level BPE, SentencePiece).
+        .target(name: "BitGPTTrain", dependencies: ["BitGPT", "BitGPTConvert", "COpenBLAS", "CMPI", "CStopSignals",
+                                                    "CSentencePieceShim", "CSentencePieceTrainShim"],
+                swiftSettings: swiftSettings),
 
         // MARK: Executables: parse arguments, call a library.
         .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),

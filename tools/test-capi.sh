@@ -27,6 +27,13 @@ model="models/shakespeare-char-t2.bgpt"
 passed=0; failed=0
 check() { if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi; }
 
+name="libbitgpt.so.1 needs only README's system libraries (readelf -d: libc, libm, libstdc++, libgcc_s, libsentencepiece)"
+only_readme_libs() {
+    ! readelf -d "$prefix/lib/libbitgpt.so.1" | grep '(NEEDED)' |
+        grep -v -E '\[(libc\.so\.6|libm\.so\.6|libstdc\+\+\.so\.6|libgcc_s\.so\.1|libsentencepiece\.so\.0|ld-linux[^]]*)\]'
+}
+check only_readme_libs
+
 name="C example output is byte-identical to lm-run (greedy and sampled)"
 same() {
     "$work/generate" "$model" "To be, or not" 80 42 0.8 40 > "$work/c1.txt" &&

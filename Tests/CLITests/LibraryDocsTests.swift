@@ -37,11 +37,27 @@ struct LibraryDocsTests {
             if resolved.contains("/swift/") { continue }   // the toolchain's Swift runtime (debug builds)
             system.insert(String(name.prefix { $0 != "." }))
         }
-        #expect(system.contains("libsentencepiece_train"))
+        #expect(!system.contains("libsentencepiece_train"))
         let text = try readmeCAPI()
         for lib in system.sorted() { #expect(text.contains(lib), "README's C API section does not name \(lib)") }
         #expect(!text.contains("libprotobuf-lite") || system.contains("libprotobuf-lite"))
-        #expect(text.contains("libsentencepiece_train is linked because"))
+    }
+
+    @Test("readelf -d: the system libraries libbitgpt.so needs are exactly README's list, without libsentencepiece_train")
+    func needed() throws {
+        let r = try ToolRunner.run("/usr/bin/env", ["readelf", "-d", try library()])
+        #expect(r.status == 0, "\(r.stderr)")
+        // " 0x0000000000000001 (NEEDED)             Shared library: [libc.so.6]"
+        let needed = r.lines.filter { $0.contains("(NEEDED)") }.compactMap { line -> String? in
+            guard let a = line.firstIndex(of: "["), let b = line.lastIndex(of: "]"), a < b else { return nil }
+            return String(line[line.index(after: a)..<b])
+        }
+        // A debug build also needs the toolchain's shared Swift runtime; the loader is implied.
+        let runtime = ["libswift", "libFoundation", "libdispatch", "libBlocksRuntime", "lib_FoundationICU", "ld-linux"]
+        let system = Set(needed.filter { n in !runtime.contains { n.hasPrefix($0) } })
+        #expect(system == ["libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1", "libsentencepiece.so.0"], "NEEDED: \(needed)")
+        let text = try readmeCAPI()
+        for lib in system.sorted() { #expect(text.contains(String(lib.prefix { $0 != "." })), "README's C API section does not name \(lib)") }
     }
 
     @Test("bitgpt.h states the context-window rule as the code has it: every family re-runs")

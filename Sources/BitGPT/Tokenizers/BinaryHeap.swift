@@ -1,23 +1,27 @@
 /// An element of a ``BinaryHeap``: `comesBefore` decides which of two leaves the heap first.
-protocol HeapOrdered {
+package protocol HeapOrdered {
     /// Whether `self` leaves the heap before `other`.
     func comesBefore(_ other: Self) -> Bool
 }
 
 /// Plain keys leave the heap smallest first.
 extension UInt64: HeapOrdered {
-    @inline(__always)
-    func comesBefore(_ other: UInt64) -> Bool { self < other }
+    @inlinable @inline(__always)
+    package func comesBefore(_ other: UInt64) -> Bool { self < other }
 }
 
 /// A binary heap in an array: the element that comes before all others pops first. The BPE
 /// encoder (``ByteLevelBPE``) keeps its candidate merges in one, the BPE trainer
-/// (``BPETrainer``) its pair counts.
-struct BinaryHeap<Element: HeapOrdered> {
-    private var a: [Element] = []
+/// (`BPETrainer` in BitGPTTrain) its pair counts; `package` access, inlinable so the trainer's
+/// use is specialized too.
+package struct BinaryHeap<Element: HeapOrdered> {
+    @usableFromInline var a: [Element] = []
+
+    /// An empty heap.
+    @inlinable package init() {}
 
     /// Adds `x` in O(log n).
-    mutating func push(_ x: Element) {
+    @inlinable package mutating func push(_ x: Element) {
         a.append(x)
         var i = a.count - 1
         while i > 0 {
@@ -29,7 +33,7 @@ struct BinaryHeap<Element: HeapOrdered> {
     }
 
     /// Removes and returns the first element, or nil when empty, in O(log n).
-    mutating func pop() -> Element? {
+    @inlinable package mutating func pop() -> Element? {
         guard let top = a.first else { return nil }
         let last = a.removeLast()
         if !a.isEmpty {

@@ -111,7 +111,7 @@ public struct PreTokenizer: @unchecked Sendable {
     }
 
     /// Calls `body(start, end)` for each piece of the UTF-8 text `p` (byte offsets).
-    func forEachPiece(_ p: UnsafeBufferPointer<UInt8>, _ body: (Int, Int) -> Void) {
+    package func forEachPiece(_ p: UnsafeBufferPointer<UInt8>, _ body: (Int, Int) -> Void) {
         let n = p.count
         switch scanner {
         case .gpt2:

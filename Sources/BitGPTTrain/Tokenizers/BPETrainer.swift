@@ -1,3 +1,5 @@
+import BitGPT
+
 /// Trains a GPT-2 style byte-level BPE vocabulary on a text.
 ///
 /// The text is cut into pieces by the same ``PreTokenizer`` that encodes (GPT-2's pattern), so

@@ -1,7 +1,9 @@
+import BitGPT
 import CSentencePieceShim
+import CSentencePieceTrainShim
 
 /// Trains a SentencePiece model with libsentencepiece's own trainer (`SentencePieceTrainer`
-/// from libsentencepiece_train, through the `CSentencePieceShim` C interface).
+/// from libsentencepiece_train, through the `CSentencePieceTrainShim` C interface).
 ///
 /// Each non-empty line of the text is one training sentence. The options keep the text as it is
 /// and make every byte representable, so a language model sees exactly its training text:

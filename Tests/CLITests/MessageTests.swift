@@ -17,7 +17,7 @@ struct MessageTests {
         let text = try dir.write("text.pt", Array("hello\n".utf8))
         let missing = dir.file("missing/out.bgpt"), npy = dir.file("missing/x.npy"), nope = dir.file("nope.txt")
         let cases: [(String, [String], String)] = [
-            ("lm-run", [m, "--max-new-tokens", "1", "--logits-out", npy], "Error: \(npy): No such file or directory"),
+            ("lm-run", [m, "--max-new-tokens", "1", "--logits-out", npy], "Error: \(npy): open(\(dir.file("missing/.x.npy.tmp-"))"),
             ("lm-run", [m, "--prompt-file", nope], "Error: \(nope): cannot read --prompt-file: No such file or directory"),
             ("lm-tokenize", ["--tokenizer", "chars-of:\(nope)", "--text", "a"], "Error: \(nope): cannot read the file: No such file or directory"),
             ("lm-tokenize", ["--tokenizer", "bytes", "--batch", "--text", "notjson"], "Error: --batch input is not JSON: "),

@@ -10,12 +10,11 @@ import Darwin
 /// Writes a .bgpt file atomically, streaming tensor data.
 ///
 /// Declare every tensor up front (name, dtype, shape), then hand over each tensor's bytes in
-/// declared order with ``write(_:bytes:)``, then ``finish()``. Data goes to a temporary file in
-/// the destination's directory (`.NAME.tmp-PID-N`); `finish()` writes the header with the
-/// checksums, `fsync`s the file, renames it over the destination and `fsync`s the directory. Until
-/// then the destination is untouched; an error or a dropped writer removes the temporary file, and
-/// a crash leaves at most a stray `.tmp-` file, never a half-written model; the next writer of the
-/// same path deletes such files of processes that no longer run (``StaleTemporaryFiles``).
+/// declared order with ``write(_:bytes:)``, then ``finish()``. Data goes to an ``AtomicFile`` (a
+/// temporary file `.NAME.tmp-PID-N` in the destination's directory); `finish()` writes the header
+/// with the checksums and commits it (`fsync`, rename over the destination, `fsync` of the
+/// directory). Until then the destination is untouched; an error or a dropped writer removes the
+/// temporary file, and a crash leaves at most a stray `.tmp-` file, never a half-written model.
 public final class BGPTWriter {
     /// Where the file will be when ``finish()`` returns.
     public let path: String
@@ -23,15 +22,12 @@ public final class BGPTWriter {
     public private(set) var tensors: [TensorInfo]
     private let metadata: Metadata
     private let alignment: Int
-    private let tempPath: String
-    private var fd: Int32
+    /// The temporary file, renamed into place by ``finish()``.
+    private let file: AtomicFile
     private var next = 0
     private let dataOffset: UInt64
     private let dataSize: UInt64
     private var done = false
-    /// Numbers temporary files; writers may run on several threads at once.
-    private static var counter = 0
-    private static let counterLock = NSLock()
 
     /// Checks the declaration and creates the temporary file.
     ///
@@ -78,25 +74,9 @@ public final class BGPTWriter {
         self.dataOffset = layout.dataOffset
         self.dataSize = layout.dataSize
 
-        try RenameDestination.check(path)
-        // The temporary file goes beside the destination: "dir/" (or "/" or "") + ".NAME.tmp-PID-N".
-        let slash = path.lastIndex(of: "/")
-        let dirPrefix = slash.map { String(path[...$0]) } ?? ""
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        BGPTWriter.counterLock.lock()
-        BGPTWriter.counter += 1
-        let n = BGPTWriter.counter
-        BGPTWriter.counterLock.unlock()
-        tempPath = dirPrefix + ".\(base).tmp-\(getpid())-\(n)"
-        StaleTemporaryFiles.remove(beside: path)
-        fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if fd < 0 { throw .io(call: "open", path: tempPath, message: errnoMessage()) }
+        file = try AtomicFile(path: path)
         // Size the file now: the header region and padding read as zeros until finish().
-        if ftruncate(fd, off_t(dataOffset + dataSize)) != 0 {
-            let m = errnoMessage()
-            abandon()
-            throw .io(call: "ftruncate", path: tempPath, message: m)
-        }
+        try file.resize(to: dataOffset + dataSize)
     }
 
     deinit { if !done { abandon() } }
@@ -142,7 +122,7 @@ public final class BGPTWriter {
             throw .writerMisuse("tensor \"\(name)\" needs \(t.byteSize) bytes, got \(bytes.count)")
         }
         tensors[next].checksum = XXHash64.hash(bytes)
-        do throws(FormatError) { try pwriteAll(bytes, at: dataOffset + t.offset) } catch { abandon(); throw error }
+        do throws(FormatError) { try file.write(bytes, at: dataOffset + t.offset) } catch { abandon(); throw error }
         next += 1
     }
 
@@ -162,37 +142,19 @@ public final class BGPTWriter {
         }
         let header = BGPTEncoding.header(metadata: metadata, tensors: tensors, alignment: alignment).bytes
         do throws(FormatError) {
-            try header.withUnsafeBytes { h in Result { () throws(FormatError) in try pwriteAll(h, at: 0) } }.get()
-            if fsync(fd) != 0 { throw FormatError.io(call: "fsync", path: tempPath, message: errnoMessage()) }
-            if close(fd) != 0 { fd = -1; throw FormatError.io(call: "close", path: tempPath, message: errnoMessage()) }
-            fd = -1
-            try RenameDestination.check(path)
-            if rename(tempPath, path) != 0 { throw FormatError.io(call: "rename", path: path, message: errnoMessage()) }
+            try header.withUnsafeBytes { h in Result { () throws(FormatError) in try file.write(h, at: 0) } }.get()
+            try file.commit()
         } catch {
             abandon()
             throw error
         }
         done = true
-        syncDirectory(of: path)
     }
 
     /// Removes the temporary file; the destination keeps its old contents (or stays absent).
     public func abandon() {
-        if fd >= 0 { close(fd); fd = -1 }
-        if !done { unlink(tempPath) }
+        file.abandon()
         done = true
-    }
-
-    private func pwriteAll(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(FormatError) {
-        var written = 0
-        while written < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io(call: "pwrite", path: tempPath, message: errnoMessage())
-            }
-            written += n
-        }
     }
 
     // MARK: - Convenience
@@ -209,11 +171,4 @@ public final class BGPTWriter {
         for t in tensors { try w.write(t.info.name, bytes: t.bytes) }
         try w.finish()
     }
-}
-
-/// fsyncs the directory holding `path`, so a rename survives a power cut. Best effort.
-func syncDirectory(of path: String) {
-    let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-    let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dfd >= 0 { _ = fsync(dfd); close(dfd) }
 }

@@ -9,7 +9,7 @@ public enum NPYFile {
     ///   - shape: dimensions.
     ///   - path: destination.
     /// - Throws: ``FormatError/badDestination(path:kind:)`` when `path` is not a regular file or
-    ///   a new name; Foundation's file errors.
+    ///   a new name, ``FormatError/io(call:path:message:)`` (written by ``AtomicFile``).
     public static func writeFloat32(_ values: UnsafeBufferPointer<Float>, shape: [Int], to path: String) throws {
         let dims = shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? "," : "")
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(dims)), }"
@@ -20,8 +20,7 @@ public enum NPYFile {
         data.append(contentsOf: [UInt8(len & 0xFF), UInt8(len >> 8)])
         data.append(contentsOf: Array(header.utf8))
         for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        try RenameDestination.check(path)
-        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        try data.withUnsafeBytes { b in Result { () throws(FormatError) in try AtomicFile.write(path: path, chunks: [b]) } }.get()
     }
 
     /// Reads a float32 (`<f4`) or float64 (`<f8`) C-order array.

@@ -26,6 +26,16 @@ public struct FileFailure: Error, CustomStringConvertible {
     }
 }
 
+/// A wrong input or flag value, found while running: the one error type of the tools for a
+/// problem that is not about a file (those are ``FileFailure``). Printed as one `Error: ` line,
+/// exit status 1, without the usage text that `ValidationError` adds.
+public struct BadInput: Error, CustomStringConvertible {
+    /// The message, one line.
+    public let description: String
+    /// An error with message `message`.
+    public init(_ message: String) { description = message }
+}
+
 /// Error text that fits on one line.
 public enum ErrorText {
     /// `error`'s description, except that a Foundation error (`NSCocoaErrorDomain`,

@@ -14,7 +14,7 @@ public enum RawArguments {
     /// - Parameters:
     ///   - names: the option's spellings, e.g. `["--prompt", "-p"]`; the first names it in errors.
     ///   - arguments: the raw arguments (default: the process's own, program name excluded).
-    /// - Throws: ``ValidationFailure`` "`--prompt: invalid UTF-8 at byte N`", N counted from the
+    /// - Throws: ``BadInput`` "`--prompt: invalid UTF-8 at byte N`", N counted from the
     ///   start of the text.
     public static func checkUTF8(option names: [String], arguments: [[UInt8]] = processArguments) throws {
         var previous: [UInt8] = []
@@ -26,7 +26,7 @@ public enum RawArguments {
                 if arg.starts(with: prefix) { text = arg[prefix.count...] }
             }
             if let text, let offset = UTF8Input.firstInvalidByte(text) {
-                throw ValidationFailure("\(names[0]): invalid UTF-8 at byte \(offset)")
+                throw BadInput("\(names[0]): invalid UTF-8 at byte \(offset)")
             }
             previous = arg
         }

@@ -21,7 +21,7 @@ public enum TokenizeTool {
             var specials: [String: Int]?
             for item in special {
                 guard let eq = item.lastIndex(of: "="), let id = Int(item[item.index(after: eq)...]), id >= 0 else {
-                    throw ValidationFailure("--special \"\(item)\" is not NAME=ID")
+                    throw BadInput("--special \"\(item)\" is not NAME=ID")
                 }
                 specials = specials ?? [:]
                 specials?[String(item[..<eq])] = id
@@ -65,13 +65,13 @@ public enum TokenizeTool {
     /// `bytes` as a String, or an error naming the offset of the first invalid byte (the
     /// documented policy: invalid UTF-8 input is rejected, never silently replaced).
     public static func utf8Text(_ bytes: [UInt8], source: String) throws -> String {
-        do { return try UTF8Input.text(bytes) } catch { throw ValidationFailure("\(source): \(error)") }
+        do { return try UTF8Input.text(bytes) } catch { throw BadInput("\(source): \(error)") }
     }
 
     /// Parses whitespace-separated ids.
     public static func parseIds(_ text: String) throws -> [Int] {
         try text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "," || $0 == "\r" }).map {
-            guard let i = Int($0) else { throw ValidationFailure("\"\($0)\" is not a token id") }
+            guard let i = Int($0) else { throw BadInput("\"\($0)\" is not a token id") }
             return i
         }
     }
@@ -111,18 +111,18 @@ public enum TokenizeTool {
     public static func batch(_ tokenizer: any Tokenizer, json: String, decode: Bool, allowSpecial: Bool) throws -> String {
         let parsed: Any
         do { parsed = try JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed]) } catch {
-            throw ValidationFailure("--batch input is not JSON: \(ErrorText.short(error))")
+            throw BadInput("--batch input is not JSON: \(ErrorText.short(error))")
         }
         guard let array = parsed as? [Any] else {
-            throw ValidationFailure("--batch input is not a JSON array")
+            throw BadInput("--batch input is not a JSON array")
         }
         var out: [Any] = []
         for item in array {
             if decode {
-                guard let ids = item as? [Int] else { throw ValidationFailure("--batch --decode expects arrays of ids") }
+                guard let ids = item as? [Int] else { throw BadInput("--batch --decode expects arrays of ids") }
                 out.append(try tokenizer.decode(ids))
             } else {
-                guard let text = item as? String else { throw ValidationFailure("--batch expects strings") }
+                guard let text = item as? String else { throw BadInput("--batch expects strings") }
                 if !allowSpecial, let bpe = tokenizer as? ByteLevelBPE {
                     out.append(try bpe.encode(text, allowSpecial: false))
                 } else {
@@ -145,12 +145,4 @@ public enum TokenizeTool {
         let mb = Double(text.utf8.count) * Double(max(1, repeats)) / 1e6
         return (mb / seconds, count)
     }
-}
-
-/// A one-line error for bad command-line input.
-public struct ValidationFailure: Error, CustomStringConvertible {
-    /// The message.
-    public let description: String
-    /// An error with message `m`.
-    public init(_ m: String) { description = m }
 }

@@ -47,13 +47,13 @@ struct LMBench: BitGPTCommand {
 
     func run() throws {
         let counts = try numbers(threads, "--threads")
-        if let why = counts.lazy.compactMap(ThreadLimit.problem).first { throw BenchFailure("--threads: \(why)") }
+        if let why = counts.lazy.compactMap(ThreadLimit.problem).first { throw BadInput("--threads: \(why)") }
         let prompts = try numbers(promptTokens, "--prompt-tokens"), decodes = try numbers(decodeTokens, "--decode-tokens")
         let depths = try numbers(depth, "--depth")
         guard !counts.isEmpty, repetitions > 0, prompts.allSatisfy({ $0 >= 0 }), decodes.allSatisfy({ $0 >= 0 }),
               depths.allSatisfy({ $0 >= 0 }), !depths.isEmpty, prompts.contains(where: { $0 > 0 }) || decodes.contains(where: { $0 > 0 })
         else {
-            throw BenchFailure("need thread counts ≥ 1, token counts and depths ≥ 0 (at least one test), --repetitions ≥ 1")
+            throw BadInput("need thread counts ≥ 1, token counts and depths ≥ 0 (at least one test), --repetitions ≥ 1")
         }
         let plan = RuntimeBench.Plan(threads: counts, promptTokens: prompts, decodeTokens: decodes, depths: depths,
                                      runs: repetitions, cacheType: cacheType)
@@ -65,14 +65,14 @@ struct LMBench: BitGPTCommand {
                 switch $0.lowercased() {
                 case "15m": return .small
                 case "100m": return .base
-                default: throw BenchFailure("unknown size \($0) (use 15m or 100m)")
+                default: throw BadInput("unknown size \($0) (use 15m or 100m)")
                 }
             }
             let types: [DType] = try dtypes.split(separator: ",").map {
-                guard let d = DType(name: String($0)) else { throw BenchFailure("unknown dtype \($0)") }
+                guard let d = DType(name: String($0)) else { throw BadInput("unknown dtype \($0)") }
                 return d
             }
-            guard let classifier = DType(name: classifierDtype) else { throw BenchFailure("unknown dtype \(classifierDtype)") }
+            guard let classifier = DType(name: classifierDtype) else { throw BadInput("unknown dtype \(classifierDtype)") }
             let d = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("lm-bench-\(getpid())").path
             try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
             workDir = d
@@ -129,14 +129,8 @@ struct LMBench: BitGPTCommand {
 
     private func numbers(_ list: String, _ flag: String) throws -> [Int] {
         try list.split(separator: ",").map {
-            guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw BenchFailure("\(flag): \($0) is not a number") }
+            guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw BadInput("\(flag): \($0) is not a number") }
             return v
         }
     }
-}
-
-/// A bad benchmark setting, reported as one line.
-struct BenchFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ m: String) { description = m }
 }

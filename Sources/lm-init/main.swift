@@ -22,19 +22,21 @@ struct LMInit: BitGPTCommand {
 
     @Option(help: "Family: gpt2, bitgpt or llama.")
     var arch: String = "llama"
-    @Option(parsing: .unconditional, help: "Residual width.") var dim: Int = 288
-    @Option(parsing: .unconditional, help: "Number of blocks.") var nLayers: Int = 6
-    @Option(parsing: .unconditional, help: "Query heads.") var nHeads: Int = 6
-    @Option(parsing: .unconditional, help: "Key/value heads (default: n-heads).") var nKvHeads: Int?
+    @OptionGroup var shape: ModelShapeOptions<LMInitShape>
     @Option(parsing: .unconditional, help: "MLP hidden width (default: family's rule).") var hidden: Int?
     @Option(parsing: .unconditional, help: "Vocabulary size.") var vocab: Int = 256
-    @Option(parsing: .unconditional, help: "Context length.") var context: Int = 256
     @Option(help: "dtype of linear weights: f32, f16, bf16, i8, t2, t1.") var dtype: String = "t2"
     @Option(help: "dtype of an untied classifier.") var headDtype: String = "f32"
     @Option(help: "Positions: learned, rope, none (default: family's).") var position: String?
     @Option(help: "RoPE pairing: interleaved or half.") var ropePairing: String = "interleaved"
     @Option(help: "Tokenizer section: bytes (256 tokens) or none.") var tokenizer: String = "bytes"
     @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1337
+
+    var dim: Int { shape.dim }
+    var nLayers: Int { shape.nLayers }
+    var nHeads: Int { shape.nHeads }
+    var nKvHeads: Int? { shape.nKVHeads }
+    var context: Int { shape.context }
 
     func validate() throws {
         guard Architecture(rawValue: arch) != nil else { throw ValidationError("--arch must be gpt2, bitgpt or llama, not \"\(arch)\"") }
@@ -69,4 +71,9 @@ struct LMInit: BitGPTCommand {
         }
         progress.finish()
     }
+}
+
+/// lm-init's model shape: the llama2.c "15M" model's width, depth and heads.
+enum LMInitShape: ModelShapeDefaults {
+    static let dim = 288, nLayers = 6, nHeads = 6, context = 256
 }

@@ -48,7 +48,7 @@ struct LMInspect: BitGPTCommand {
         }
         let report = InspectReport(file: file, path: model, pattern: tensors)
         if let p = tensors, report.selected.isEmpty {
-            throw FileFailure(model, ValidationFailure("no tensor matches --tensors \"\(p)\""))
+            throw FileFailure(model, BadInput("no tensor matches --tensors \"\(p)\""))
         }
         if json {
             StandardOutput.print(report.json(metadataOnly: metadata))

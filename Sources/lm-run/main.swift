@@ -200,10 +200,3 @@ private func warn(_ s: String) { FileHandle.standardError.write(Data((s + "\n").
 private func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }
-
-/// A bad flag value or prompt: reported as one `Error: …` line with exit status 1 (unlike
-/// `ValidationError`, no usage text follows).
-struct BadInput: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
-}

@@ -35,13 +35,9 @@ struct LMTrain: BitGPTCommand {
     @Option(help: "gpt or llama.") var arch = "gpt"
     @Flag(help: "Ternary BitLinear attention and MLP layers (quantization-aware training).") var bitlinear = false
     @Flag(inversion: .prefixedNo, help: "Each BitLinear applies its own RMSNorm (BitGPT).") var bitlinearNorm = true
-    @Option(parsing: .unconditional, help: "Layers.") var nLayer = 4
-    @Option(parsing: .unconditional, help: "Attention heads.") var nHead = 4
-    @Option(parsing: .unconditional, help: "Key/value heads (llama; default: --n-head).") var nKvHead: Int?
-    @Option(parsing: .unconditional, help: "Embedding width.") var nEmbd = 128
+    @OptionGroup var shape: ModelShapeOptions<LMTrainShape>
     @Option(help: "MLP activation: gelu or relu (gpt), swiglu (llama).") var activation: String?
     @Flag(help: "Biases in LayerNorms and linears (gpt).") var bias = false
-    @Option(parsing: .unconditional, help: "Context length.") var blockSize = 64
     @Option(parsing: .unconditional, help: "Sequences per micro-batch.") var batchSize = 12
     @Option(parsing: .unconditional, help: "Micro-batches per step.") var gradAccum = 1
     @Option(parsing: .unconditional, help: "Optimizer steps.") var maxIters = 2000
@@ -92,9 +88,9 @@ struct LMTrain: BitGPTCommand {
         o.vocabSize = vocabSize; o.tokenizerFile = tokenizerFile; o.activationCheckpointing = activationCheckpointing
         o.architecture = arch == "llama" ? .llama : .gpt2
         o.bitLinear = bitlinear; o.bitLinearNorm = bitlinearNorm
-        o.nLayer = nLayer; o.nHead = nHead; o.nKVHead = nKvHead; o.nEmbd = nEmbd
+        o.nLayer = shape.nLayers; o.nHead = shape.nHeads; o.nKVHead = shape.nKVHeads; o.nEmbd = shape.dim
         o.activation = activation.flatMap(Activation.init(rawValue:)); o.bias = bias
-        o.blockSize = blockSize; o.batchSize = batchSize; o.gradAccum = gradAccum
+        o.blockSize = shape.context; o.batchSize = batchSize; o.gradAccum = gradAccum
         o.maxIters = maxIters; o.evalIters = evalIters; o.evalInterval = evalInterval
         o.lr = lr; o.minLR = minLr; o.warmupIters = warmupIters; o.lrDecayIters = lrDecayIters; o.decayLR = decayLr
         o.weightDecay = weightDecay; o.beta1 = beta1; o.beta2 = beta2; o.eps = eps; o.gradClip = gradClip
@@ -141,3 +137,8 @@ struct LMTrain: BitGPTCommand {
 }
 
 LMTrain.main()
+
+/// lm-train's model shape (nanoGPT's flag names `--n-layer`, `--n-head`, `--n-embd`, `--block-size` are aliases).
+enum LMTrainShape: ModelShapeDefaults {
+    static let dim = 128, nLayers = 4, nHeads = 4, context = 64
+}

@@ -7,13 +7,7 @@ import Testing
 /// with a usage error, and leaves nothing behind when it cannot write.
 @Suite("lm-init")
 struct LMInitTests {
-    static func tool() throws -> String {
-        guard let p = ToolRunner.executable("lm-init") else {
-            Issue.record("lm-init was not found next to the test bundle or in .build (set BITGPT_BIN_DIR)")
-            throw CancellationError()
-        }
-        return p
-    }
+    static func tool() throws -> String { try ToolRunner.path("lm-init") }
 
     @Test("writes a model that opens, verifies and has the requested shape and dtype", arguments: ["gpt2", "bitgpt", "llama"])
     func writesModel(arch: String) throws {
@@ -32,6 +26,23 @@ struct LMInitTests {
         for t in f.tensors { try f.view(t).validateCodes() }
         let config = try ModelConfig(metadata: f.metadata)
         try config.checkTensors(in: f)
+    }
+
+    @Test("nanoGPT's shape flags (--n-embd, --n-layer, --n-head, --n-kv-head, --block-size) are aliases: the same file")
+    func shapeAliases() throws {
+        let dir = try TemporaryDirectory()
+        let a = dir.file("a.bgpt"), b = dir.file("b.bgpt")
+        let common = ["--arch", "llama", "--dtype", "t2", "--seed", "3"]
+        let r1 = try ToolRunner.run(try Self.tool(), [a, "--dim", "32", "--n-layers", "2", "--n-heads", "4", "--n-kv-heads", "2", "--context", "16"] + common)
+        let r2 = try ToolRunner.run(try Self.tool(), [b, "--n-embd", "32", "--n-layer", "2", "--n-head", "4", "--n-kv-head", "2", "--block-size", "16"] + common)
+        #expect(r1.status == 0 && r2.status == 0, "\(r1.stderr) \(r2.stderr)")
+        let fa = try BGPTFile(path: a), fb = try BGPTFile(path: b)
+        #expect(try fb.metadata.int("model.n_kv_heads") == 2 && fb.metadata.int("model.context_length") == 16)
+        // The files differ only in general.created: compare metadata without it, and every tensor.
+        var ma = fa.metadata, mb = fb.metadata
+        ma.remove("general.created"); mb.remove("general.created")
+        #expect(ma == mb)
+        #expect(fa.tensors.map(\.checksum) == fb.tensors.map(\.checksum))
     }
 
     @Test("a bad flag is a usage error (exit 1, as documented) and writes nothing")

@@ -31,14 +31,8 @@ struct LMInspectTests {
         try BGPTWriter.write(path: path, metadata: m, tensors: tensors)
     }
 
-    /// The built tool, or a recorded failure saying where it was looked for.
-    static func tool() throws -> String {
-        guard let p = ToolRunner.executable("lm-inspect") else {
-            Issue.record("lm-inspect was not found next to the test bundle or in .build (set BITGPT_BIN_DIR)")
-            throw CancellationError()
-        }
-        return p
-    }
+    /// The built tool (a missing one fails the test: ``ToolRunner/Missing``).
+    static func tool() throws -> String { try ToolRunner.path("lm-inspect") }
 
     static func inspect(_ args: [String]) throws -> ToolRunner.Result {
         try ToolRunner.run(try tool(), args)

@@ -20,16 +20,16 @@ struct LMInit: BitGPTCommand {
     @Argument(help: "Output .bgpt path.")
     var output: String
 
-    @Option(help: "Family: gpt2, bitgpt or llama.")
-    var arch: String = "llama"
+    @Option(help: "Family.")
+    var arch: Architecture = .llama
     @OptionGroup var shape: ModelShapeOptions<LMInitShape>
     @Option(parsing: .unconditional, help: "MLP hidden width (default: family's rule).") var hidden: Int?
     @Option(parsing: .unconditional, help: "Vocabulary size.") var vocab: Int = 256
     @Option(help: "dtype of linear weights: f32, f16, bf16, i8, t2, t1.") var dtype: String = "t2"
     @Option(help: "dtype of an untied classifier.") var headDtype: String = "f32"
-    @Option(help: "Positions: learned, rope, none (default: family's).") var position: String?
-    @Option(help: "RoPE pairing: interleaved or half.") var ropePairing: String = "interleaved"
-    @Option(help: "Tokenizer section: bytes (256 tokens) or none.") var tokenizer: String = "bytes"
+    @Option(help: "Positions (default: family's).") var position: PositionKind?
+    @Option(help: "RoPE pairing.") var ropePairing: RopePairing = .interleaved
+    @Option(help: "Tokenizer section: bytes (256 tokens) or none.") var tokenizer: TokenizerSectionChoice = .bytes
     @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1337
 
     var dim: Int { shape.dim }
@@ -39,30 +39,26 @@ struct LMInit: BitGPTCommand {
     var context: Int { shape.context }
 
     func validate() throws {
-        guard Architecture(rawValue: arch) != nil else { throw ValidationError("--arch must be gpt2, bitgpt or llama, not \"\(arch)\"") }
         guard DType(name: dtype) != nil else { throw ValidationError("--dtype \"\(dtype)\" is not a dtype") }
         guard DType(name: headDtype) != nil else { throw ValidationError("--head-dtype \"\(headDtype)\" is not a dtype") }
-        guard ["bytes", "none"].contains(tokenizer) else { throw ValidationError("--tokenizer must be bytes or none") }
-        if tokenizer == "bytes" && vocab < 256 { throw ValidationError("--tokenizer bytes needs --vocab of at least 256") }
+        if tokenizer == .bytes && vocab < 256 { throw ValidationError("--tokenizer bytes needs --vocab of at least 256") }
         guard dim > 0, nLayers > 0, nHeads > 0, vocab > 0, context > 0, dim % nHeads == 0 else {
             throw ValidationError("sizes must be positive and --n-heads must divide --dim")
         }
         if let k = nKvHeads, k <= 0 || nHeads % k != 0 { throw ValidationError("--n-kv-heads must divide --n-heads") }
-        if let p = position, PositionKind(rawValue: p) == nil { throw ValidationError("--position must be learned, rope or none") }
-        guard RopePairing(rawValue: ropePairing) != nil else { throw ValidationError("--rope-pairing must be interleaved or half") }
     }
 
     func run() throws {
-        var config = ModelConfig(architecture: Architecture(rawValue: arch)!, vocabSize: vocab, contextLength: context, dim: dim,
+        var config = ModelConfig(architecture: arch, vocabSize: vocab, contextLength: context, dim: dim,
                                  nLayers: nLayers, nHeads: nHeads, nKVHeads: nKvHeads, hiddenDim: hidden)
-        if let p = position { config.position = PositionKind(rawValue: p)! }
-        config.ropePairing = RopePairing(rawValue: ropePairing)!
+        if let p = position { config.position = p }
+        config.ropePairing = ropePairing
         if config.position == .rope && config.headDim % 2 != 0 { throw ValidationError("RoPE needs an even head dimension") }
         try OutputPath.check(output)
         let progress = ProgressLine("init", total: Double(config.tensorSpecs.count), unit: "tensors")
         do {
             try RandomModel.write(config: config, to: output, linearType: DType(name: dtype)!, headType: DType(name: headDtype)!,
-                                  seed: seed, extra: tokenizer == "bytes" ? RandomModel.byteTokenizer : Metadata()) { done, _ in
+                                  seed: seed, extra: tokenizer == .bytes ? RandomModel.byteTokenizer : Metadata()) { done, _ in
                 progress.update(Double(done))
             }
         } catch {
@@ -76,4 +72,9 @@ struct LMInit: BitGPTCommand {
 /// lm-init's model shape: the llama2.c "15M" model's width, depth and heads.
 enum LMInitShape: ModelShapeDefaults {
     static let dim = 288, nLayers = 6, nHeads = 6, context = 256
+}
+
+/// lm-init's `--tokenizer`: the byte tokenizer's section, or none.
+enum TokenizerSectionChoice: String, CaseIterable, ExpressibleByArgument {
+    case bytes, none
 }

@@ -28,7 +28,7 @@ struct LMTrain: BitGPTCommand {
 
     @Option(help: "Training text (UTF-8 for the char tokenizer).") var data: String
     @Option(help: "Output folder.") var out = "out"
-    @Option(help: "char (sorted characters of the text), bytes, bpe (GPT-2 byte-level BPE) or sentencepiece.") var tokenizer = "char"
+    @Option(help: "char (sorted characters of the text), bytes, bpe (GPT-2 byte-level BPE) or sentencepiece.") var tokenizer: TokenizerChoice = .char
     @Option(parsing: .unconditional, help: "bpe/sentencepiece: train a tokenizer of this many tokens on --data (≤ 65536).") var vocabSize: Int?
     @Option(help: "bpe/sentencepiece: use this tokenizer.json, .tiktoken or .model instead of training one.") var tokenizerFile: String?
     @Flag(help: "Keep only each block's input in forward and recompute the block in backward (less memory).") var activationCheckpointing = false
@@ -62,7 +62,6 @@ struct LMTrain: BitGPTCommand {
     @Option(parsing: .unconditional, help: .hidden) var debugKillAfter = 0
 
     func validate() throws {
-        guard TokenizerChoice(rawValue: tokenizer) != nil else { throw ValidationError("--tokenizer must be char, bytes, bpe or sentencepiece, got \(tokenizer)") }
         guard arch == "gpt" || arch == "llama" else { throw ValidationError("--arch must be gpt or llama, got \(arch)") }
         if let activation {
             guard let a = Activation(rawValue: activation), a != .silu else { throw ValidationError("--activation must be gelu, relu or swiglu") }
@@ -84,7 +83,7 @@ struct LMTrain: BitGPTCommand {
         func print(_ s: String) { if world.isRoot { StandardOutput.print(s) } }
         var o = TrainOptions(data: data)
         o.out = out
-        o.tokenizer = TokenizerChoice(rawValue: tokenizer) ?? .char
+        o.tokenizer = tokenizer
         o.vocabSize = vocabSize; o.tokenizerFile = tokenizerFile; o.activationCheckpointing = activationCheckpointing
         o.architecture = arch == "llama" ? .llama : .gpt2
         o.bitLinear = bitlinear; o.bitLinearNorm = bitlinearNorm
@@ -142,3 +141,5 @@ LMTrain.main()
 enum LMTrainShape: ModelShapeDefaults {
     static let dim = 128, nLayers = 4, nHeads = 4, context = 64
 }
+
+extension TokenizerChoice: ExpressibleByArgument {}

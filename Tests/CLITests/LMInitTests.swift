@@ -45,6 +45,15 @@ struct LMInitTests {
         #expect(fa.tensors.map(\.checksum) == fb.tensors.map(\.checksum))
     }
 
+    @Test("a closed choice is parsed as an enum: a bad --arch names the choices, exit 1, nothing written")
+    func badChoice() throws {
+        let dir = try TemporaryDirectory()
+        let r = try ToolRunner.run(try Self.tool(), [dir.file("m.bgpt"), "--arch", "gpt3"])
+        #expect(r.status == 1)
+        #expect(r.errorLines.first == "Error: The value 'gpt3' is invalid for '--arch <arch>'. Please provide one of 'gpt2', 'bitgpt' or 'llama'.")
+        #expect(dir.contents().isEmpty)
+    }
+
     @Test("a bad flag is a usage error (exit 1, as documented) and writes nothing")
     func badFlag() throws {
         let dir = try TemporaryDirectory()

@@ -18,11 +18,8 @@ extension CheckpointMapper {
         c.map("pos_embd", "transformer.wpe.weight")
         for l in 0..<L {
             let s = "transformer.h.\(l).", b = "blk.\(l)."
-            for (ours, theirs) in [("attn_norm", "ln_1"), ("attn_qkv", "attn.c_attn"), ("attn_out", "attn.c_proj"), ("ffn_norm", "ln_2"),
-                                   ("ffn_up", "mlp.c_fc"), ("ffn_down", "mlp.c_proj")] {
-                c.map(b + ours, s + theirs + ".weight")
-                c.map(b + ours + "_bias", s + theirs + ".bias")
-            }
+            c.mapWeightsAndBiases(block: b, module: s, [("attn_norm", "ln_1"), ("attn_qkv", "attn.c_attn"), ("attn_out", "attn.c_proj"),
+                                                        ("ffn_norm", "ln_2"), ("ffn_up", "mlp.c_fc"), ("ffn_down", "mlp.c_proj")])
         }
         c.map("output_norm", "transformer.ln_f.weight")
         c.map("output_norm_bias", "transformer.ln_f.bias")
@@ -94,15 +91,10 @@ extension CheckpointMapper {
             let heads = (0..<H).map { "\(s)sa.heads.\($0)." }
             c.table[b + "attn_qkv"] = .joined(["query", "key", "value"].flatMap { kind in heads.map { $0 + kind + ".weight" } })
             c.table[b + "attn_qkv_bias"] = .zeros(of: heads[0] + "query.weight")
-            for (ours, theirs) in [("attn_norm", "ln1"), ("attn_out", "sa.proj"), ("ffn_norm", "ln2"), ("ffn_up", "ffwd.net.0"), ("ffn_down", "ffwd.net.2")] {
-                c.map(b + ours, s + theirs + ".weight")
-                c.map(b + ours + "_bias", s + theirs + ".bias")
-            }
+            c.mapWeightsAndBiases(block: b, module: s, [("attn_norm", "ln1"), ("attn_out", "sa.proj"), ("ffn_norm", "ln2"),
+                                                        ("ffn_up", "ffwd.net.0"), ("ffn_down", "ffwd.net.2")])
         }
-        c.map("output_norm", "ln_f.weight")
-        c.map("output_norm_bias", "ln_f.bias")
-        c.map("output", "lm_head.weight")
-        c.map("output_bias", "lm_head.bias")
+        c.mapWeightsAndBiases(block: "", module: "", [("output_norm", "ln_f"), ("output", "lm_head")])
         c.ignorable = { $0.hasSuffix(".tril") }
         c.notes.append("BitGPT gpt/ per-head query/key/value joined into attn_qkv; their missing bias written as zeros")
         return config
@@ -135,20 +127,11 @@ extension CheckpointMapper {
         c.map("pos_embd", "positional_embeddings.weight")
         for l in 0..<L {
             let s = "blocks.\(l).", b = "blk.\(l)."
-            for (ours, theirs) in [("attn_norm", "layer_norm_1"), ("ffn_norm", "layer_norm_2")] {
-                c.map(b + ours, s + theirs + ".weight")
-                c.map(b + ours + "_bias", s + theirs + ".bias")
-            }
-            for (ours, theirs) in [("attn_qkv", "attention.atten"), ("attn_out", "attention.projection"),
-                                   ("ffn_up", "feed_forward.net.0"), ("ffn_down", "feed_forward.net.1")] {
-                c.map(b + ours, s + theirs + ".weight")
-                c.map(b + ours + "_bias", s + theirs + ".bias")
-            }
+            c.mapWeightsAndBiases(block: b, module: s, [("attn_norm", "layer_norm_1"), ("ffn_norm", "layer_norm_2"),
+                                                        ("attn_qkv", "attention.atten"), ("attn_out", "attention.projection"),
+                                                        ("ffn_up", "feed_forward.net.0"), ("ffn_down", "feed_forward.net.1")])
         }
-        c.map("output_norm", "ln_f.weight")
-        c.map("output_norm_bias", "ln_f.bias")
-        c.map("output", "lnum_heads.weight")
-        c.map("output_bias", "lnum_heads.bias")
+        c.mapWeightsAndBiases(block: "", module: "", [("output_norm", "ln_f"), ("output", "lnum_heads")])
         c.ignorable = { $0.hasSuffix(".attention.tril") }
         c.notes.append("BabyGPT quirks kept: GELU after the MLP's down projection; the \(L) blocks run \(L) times in sequence (\(L * L) block applications)")
         return config

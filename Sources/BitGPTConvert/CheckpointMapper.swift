@@ -90,6 +90,14 @@ struct MappingContext {
     /// Maps .bgpt `ours` to source `theirs`.
     mutating func map(_ ours: String, _ theirs: String, rows: Range<Int>? = nil) { table[ours] = .tensor(theirs, rows: rows) }
 
+    /// Maps `<block><ours>` and `<block><ours>_bias` to `<module><theirs>.weight` and `.bias` for each pair.
+    mutating func mapWeightsAndBiases(block: String, module: String, _ pairs: [(String, String)]) {
+        for (ours, theirs) in pairs {
+            map(block + ours, module + theirs + ".weight")
+            map(block + ours + "_bias", module + theirs + ".bias")
+        }
+    }
+
     func shape(_ n: String) throws(ConvertError) -> [Int] {
         guard let t = byName[n] else { throw .mapping("\(layout.rawValue) checkpoint has no tensor \"\(n)\"") }
         return t.shape

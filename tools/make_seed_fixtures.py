@@ -1,7 +1,8 @@
 """Trains tiny models with the seed projects' own PyTorch code and writes converter fixtures.
 
 usage: python tools/make_seed_fixtures.py BITGPT_CHECKOUT BABYGPT_CHECKOUT [OUT_DIR]
-       (OUT_DIR default: Tests/ConvertTests/Fixtures/seeds; needs PyTorch on CPU)
+       (OUT_DIR default: Tests/ConvertTests/Fixtures/seeds; needs PyTorch on CPU;
+        SEED_CASES=babygpt_llama,... writes only those cases; SEED_CORPUS=FILE replaces the Shakespeare text)
 
 Cases (one folder each, described like the shared fixtures: case.json, checkpoint, meta.pkl, logits.npy):
 - bitgpt_float: bananya-ml/BitGPT `gpt/train.py` + `gpt/gpt.py` GPTLanguageModel (the float baseline),
@@ -263,6 +264,7 @@ def babygpt_llama(checkout, out):
             ("eval_iters = 200", "eval_iters = 2", "P4 eval_iters 200 -> 2"),
             ("max_new_tokens=500", "max_new_tokens=5", "P5 closing sample 500 -> 5 tokens"),
         ]
+        torch.manual_seed(1337)  # the script sets no seed
         ns = run_script(script, patched_source(script, patches), [], work)
     model, config = ns["model"], ns["config"]
     model.eval()
@@ -279,7 +281,8 @@ def babygpt_llama(checkout, out):
         "source": {
             "repo": "soumyadip1995/BabyGPT", "commit": commit_of(checkout),
             "model_class": "train/llama_trainer.py BabyGPTmodel (config LLaMAConfig)",
-            "patches": [p[2] for p in patches] + ["A the script saves no checkpoint: torch.save(model.state_dict()) added after training"],
+            "patches": [p[2] for p in patches] + ["A the script saves no checkpoint: torch.save(model.state_dict()) added after training",
+                                                 "H the script sets no seed: torch.manual_seed(1337) before it runs"],
             "why_refused": ("Attention.forward re-assembles the heads with transpose(1, 2).view(B, T, C) twice; for T > 1 the second one "
                             "permutes the (T, C) output across positions, so a position's output depends on later positions and on the "
                             "sequence length (measured below), which no causal, cached runtime can reproduce"),
@@ -300,9 +303,11 @@ def main():
     bitgpt, babygpt = sys.argv[1], sys.argv[2]
     out = sys.argv[3] if len(sys.argv) > 3 else os.path.join(HERE, "..", "Tests", "ConvertTests", "Fixtures", "seeds")
     torch.set_num_threads(2)
-    bitgpt_float(bitgpt, out)
-    babygpt_main(babygpt, out)
-    babygpt_llama(babygpt, out)
+    only = set(filter(None, os.environ.get("SEED_CASES", "").split(",")))
+    for name, make, checkout in [("bitgpt_float", bitgpt_float, bitgpt), ("babygpt_main", babygpt_main, babygpt),
+                                 ("babygpt_llama", babygpt_llama, babygpt)]:
+        if not only or name in only:
+            make(checkout, out)
 
 
 if __name__ == "__main__":

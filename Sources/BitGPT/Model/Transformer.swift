@@ -31,7 +31,8 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
 /// The MLP's activation sits between its linears, or after the down projection when
 /// `model.ffn_activation_position` is `output`; the stack of blocks runs `model.block_repeats`
 /// times with shared weights, each pass with its own KV cache.
-/// Then the final norm (epsilon `model.output_norm_eps` when set) and the classifier (`output`, or `token_embd` when tied, plus `output_bias`).
+/// Then the final norm (epsilon `model.output_norm_eps` when set) and the classifier (`output`,
+/// or `token_embd` when tied, plus `output_bias`).
 /// Positions are learned (`pos_embd` added to the token embedding), RoPE, or none.
 public final class Transformer {
     /// The architecture, from the metadata.

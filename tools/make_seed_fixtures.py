@@ -15,8 +15,8 @@ Cases (one folder each, described like the shared fixtures: case.json, checkpoin
 
 The upstream scripts are read from the given checkouts and run in this process. Every change made to them
 is a textual replacement applied at run time, listed in case.json under source.patches; modules a script
-imports but the fixture does not use are stubbed (also listed). Seeded (the projects seed torch with 1337);
-reruns give the same files on the same PyTorch build.
+imports but the fixture does not use are stubbed (also listed). Seeded with 1337 (by the projects' scripts, or
+here where a script sets no seed); byte-identical reruns across PyTorch builds are not promised.
 """
 import importlib.machinery
 import json

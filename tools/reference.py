@@ -2,7 +2,9 @@
 """Independent NumPy forward pass of every BitGPT family, reading the same .bgpt file as the runtime.
 
 Families (metadata `general.architecture`): gpt2 (nanoGPT), bitgpt (BitGPT), llama (llama2.c);
-positions learned / rope (interleaved or half pairing) / none. Float math is float32; BitLinear
+positions learned / rope (interleaved or half pairing) / none; the MLP activation between the
+linears or after the down projection (`model.ffn_activation_position`); the block stack run
+`model.block_repeats` times; the final norm's own epsilon (`model.output_norm_eps`). Float math is float32; BitLinear
 layers quantize activations per token (a = 127 / max(max|x|, 1e-5), q = clip(rint(x·a), -128, 127),
 rint = round half to even) and form the exact integer sum in int64.
 
@@ -55,6 +57,9 @@ class Model:
         self.position, self.activation = m["model.position"], m["model.activation"]
         self.linear_bias, self.head_bias, self.tied = m["model.linear_bias"], m["model.head_bias"], m["model.tied_embeddings"]
         self.bitlinear = m["bitlinear.enabled"]
+        self.act_position = m.get("model.ffn_activation_position", "hidden")
+        self.repeats = m.get("model.block_repeats", 1)
+        self.out_eps = F(m.get("model.output_norm_eps", self.eps))
         self.bl_norm = self.bitlinear and m.get("bitlinear.norm", False)
         self.bl_eps = F(m.get("bitlinear.norm_eps", 1e-6))
         if self.position == "rope":
@@ -78,18 +83,18 @@ class Model:
         inv = F(1) / np.sqrt(seq_sum(x * x) / n + eps)
         return x * inv[:, None] * g
 
-    def layer_norm(self, x, g, b):
+    def layer_norm(self, x, g, b, eps):
         n = F(x.shape[-1])
         d = x - (seq_sum(x) / n)[:, None]
-        inv = F(1) / np.sqrt(seq_sum(d * d) / n + self.eps)
+        inv = F(1) / np.sqrt(seq_sum(d * d) / n + eps)
         y = d * inv[:, None] * g
         return y + b if b is not None else y
 
-    def block_norm(self, x, name):
-        g = self.vec(name)
+    def block_norm(self, x, name, eps=None):
+        g, eps = self.vec(name), self.eps if eps is None else eps
         if self.norm_kind == "rmsnorm":
-            return self.rms(x, g, self.eps)
-        return self.layer_norm(x, g, self.vec(name + "_bias") if self.norm_bias else None)
+            return self.rms(x, g, eps)
+        return self.layer_norm(x, g, self.vec(name + "_bias") if self.norm_bias else None, eps)
 
     def accumulators(self, name, x):
         """Integer sums and activation scales of a quantized layer (after its own norm, if any)."""
@@ -171,8 +176,8 @@ class Model:
         x = self.vec("token_embd").reshape(self.V, D)[tokens].copy()
         if self.position == "learned":
             x = x + self.vec("pos_embd").reshape(self.T, D)[pos]
-        for l in range(self.L):
-            p = f"blk.{l}."
+        for step in range(self.L * self.repeats):  # the whole stack, `repeats` times, weights shared
+            p = f"blk.{step % self.L}."
             xin = x if self.arch == "bitgpt" else self.block_norm(x, p + "attn_norm")
             if self.arch == "gpt2":
                 qkv = self.linear(xin, p + "attn_qkv", lb)
@@ -191,10 +196,13 @@ class Model:
             if self.activation == "swiglu":
                 g, u = self.linear(xin, p + "ffn_gate", lb), self.linear(xin, p + "ffn_up", lb)
                 h = (g / (F(1) + exp32(-g))) * u
+            elif self.act_position == "output":
+                h = self.linear(xin, p + "ffn_up", lb)
             else:
                 h = self.act(self.linear(xin, p + "ffn_up", lb))
-            x = x + self.linear(h.astype(F), p + "ffn_down", lb)
-        x = self.block_norm(x, "output_norm")
+            y = self.linear(h.astype(F), p + "ffn_down", lb)
+            x = x + (self.act(y) if self.act_position == "output" and self.activation != "swiglu" else y)
+        x = self.block_norm(x, "output_norm", self.out_eps)
         head = "token_embd" if self.tied else "output"
         logits = self.linear(x, head, False, bit=False)
         if self.head_bias:

@@ -12,6 +12,6 @@ extension Transformer {
     /// Bytes a single-token pass at `position` reads from a KV cache of `type`: the keys and values
     /// of positions `0...position` in every layer.
     public func kvBytesPerToken(position: Int, type: KVCacheType) -> Int {
-        2 * config.nLayers * (position + 1) * config.nKVHeads * config.headDim * type.byteSize
+        2 * config.scheduledLayers * (position + 1) * config.nKVHeads * config.headDim * type.byteSize
     }
 }

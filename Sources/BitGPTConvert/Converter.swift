@@ -89,7 +89,7 @@ public struct Converter {
         // BitLinear weights default to ternary even when the checkpoint holds latent floats.
         let dtypes = plan.tensors.map { precision.dtype(for: $0.spec, sourceIsTernary: $0.ternaryScale != nil || ($0.spec.role == .linear && plan.config.bitLinear)) }
         let infos = zip(plan.tensors, dtypes).map { TensorInfo(name: $0.0.spec.name, dtype: $0.1, shape: $0.0.spec.shape) }
-        let total = plan.tensors.reduce(0) { $0 + $1.source.bytes.count }
+        let total = plan.tensors.reduce(0) { t, p in p.sources.reduce(t) { $0 + $1.bytes.count } }
         var done = 0
         do throws(FormatError) {
             let writer = try BGPTWriter(path: output, metadata: metadata, tensors: infos)
@@ -99,8 +99,10 @@ public struct Converter {
                 } else {
                     try writer.write(p.spec.name, bytes: try encode(p, as: d))
                 }
-                release?(p.source.bytes)
-                done += p.source.bytes.count
+                for src in p.sources {
+                    release?(src.bytes)
+                    done += src.bytes.count
+                }
                 progress?(done, total)
             }
             try writer.finish()
@@ -119,7 +121,7 @@ public struct Converter {
     /// BF16 source to the same type; both formats are little-endian and row-major): written
     /// straight from the mapped file, with no copy. Nil when the tensor needs encoding.
     static func passThrough(_ p: PlannedTensor, as dtype: DType) -> UnsafeRawBufferPointer? {
-        guard p.ternaryScale == nil, p.source.groupScales == nil else { return nil }
+        guard p.ternaryScale == nil, p.source.groupScales == nil, !p.zeros, p.appended.isEmpty else { return nil }
         switch (p.source.dtype, dtype) {
         case (.f32, .f32), (.f16, .f16), (.bf16, .bf16): break
         default: return nil
@@ -134,7 +136,7 @@ public struct Converter {
     public static func encode(_ p: PlannedTensor, as dtype: DType) throws(FormatError) -> [UInt8] {
         let shape = p.spec.shape
         let cols = shape.last ?? 1, rows = shape.dropLast().reduce(1, *)
-        if let g = p.ternaryScale, dtype == .t2 || dtype == .t1, p.rows == nil, let codes = p.source.ternaryCodes() {
+        if let g = p.ternaryScale, dtype == .t2 || dtype == .t1, p.rows == nil, p.appended.isEmpty, let codes = p.source.ternaryCodes() {
             return TensorEncoder.ternary(codes, scale: g, rows: rows, cols: cols, as: dtype)
         }
         return try TensorEncoder.encode(p.values(), shape: shape, as: dtype, name: p.spec.name)

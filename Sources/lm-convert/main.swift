@@ -10,7 +10,7 @@ import BitGPTTrain
 struct LMConvert: BitGPTCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm-convert",
-        abstract: "Convert a nanoGPT, BitGPT, lilLM, LightGPT or llama2.c checkpoint (.pt, .safetensors, .bin) to .bgpt.",
+        abstract: "Convert a nanoGPT, BitGPT, BabyGPT, lilLM, LightGPT or llama2.c checkpoint (.pt, .safetensors, .bin) to .bgpt.",
         discussion: """
             The checkpoint is read without Python: .pt files through a restricted unpickler that \
             refuses any global outside its allowlist and never runs code. The layout is detected \
@@ -32,7 +32,7 @@ struct LMConvert: BitGPTCommand {
     @Argument(help: "Output .bgpt path.")
     var output: String
 
-    @Option(help: "Source layout: nanogpt, bitgpt, lillm, lightgpt, llama2c (default: detected).")
+    @Option(help: "Source layout: nanogpt, bitgpt, bitgpt-float, babygpt, babygpt-llama, lillm, lightgpt, llama2c (default: detected).")
     var arch: String?
     @Option(help: "dtype of linear weights: f32, f16, int8, ternary (t2) or t1.")
     var dtype: String?

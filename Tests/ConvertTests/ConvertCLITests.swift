@@ -44,6 +44,21 @@ struct ConvertCLITests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/out.bgpt"))
         #expect((try FileManager.default.contentsOfDirectory(atPath: dir)) == ["evil.pt"])
     }
+
+    @Test("BabyGPT's llama_trainer.py model is refused on one stderr line naming the quirk; its main model converts with notes")
+    func babygpt() throws {
+        let dir = TestFiles.tempDir(), seeds = TestFiles.fixtures + "/seeds"
+        let r = try run("lm-convert", [seeds + "/babygpt_llama/llama.pth", dir + "/l.bgpt"])
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("Error: \(seeds)/babygpt_llama/llama.pth: BabyGPT llama_trainer.py model refused: its attention output is transposed and reshaped twice"))
+        #expect(r.stderr.filter { $0 == "\n" }.count == 1)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/l.bgpt"))
+        let c = try run("lm-convert", [seeds + "/babygpt_main/model.pth", dir + "/m.bgpt", "--tokenizer", seeds + "/babygpt_main/meta.pkl"])
+        #expect(c.status == 0)
+        #expect(c.stdout.hasPrefix("converted babygpt (pytorch) → \(dir)/m.bgpt\n"))
+        #expect(c.stdout.contains("the 4 blocks run 4 times in sequence (16 block applications)"))
+        #expect(c.stdout.contains("using babygpt_trainer.py's n_head = 4"))
+    }
 }
 
 @Suite("lm-convert tokenizer kinds")

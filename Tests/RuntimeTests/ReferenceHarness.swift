@@ -81,12 +81,25 @@ struct Family: CustomStringConvertible, Sendable {
         llamaHalf.tiedEmbeddings = false
         var llamaNope = tiny(.llama)
         llamaNope.position = .none
+        // BabyGPT's quirks as metadata: GELU after the down projection, the stack run twice, eps 1e-12 final norm.
+        var baby = gptUntied
+        baby.linearBias = false
+        baby.ffnActivationPosition = .output
+        baby.blockRepeats = 2
+        baby.outputNormEps = 1e-12
+        var llamaRepeat = tiny(.llama, heads: 4, kv: 2)
+        llamaRepeat.tiedEmbeddings = false
+        llamaRepeat.blockRepeats = 3
+        var bitRepeat = bit
+        bitRepeat.blockRepeats = 2
         return [Family(name: "gpt2-untied-bias", config: gptUntied), Family(name: "gpt2-tied", config: gptTied),
                 Family(name: "gpt2-nobias", config: gptNoBias), Family(name: "gpt2-nope", config: gptNope),
                 Family(name: "bitgpt", config: bit), Family(name: "llama-gqa-interleaved", config: llamaGQA),
                 Family(name: "llama-mqa-half", config: llamaHalf), Family(name: "llama-nope", config: llamaNope),
                 Family(name: "gpt2-tied-quantized-embedding", config: gptTied, quantizedEmbedding: true),
-                Family(name: "llama-tied-quantized-embedding", config: llamaGQA, quantizedEmbedding: true)]
+                Family(name: "llama-tied-quantized-embedding", config: llamaGQA, quantizedEmbedding: true),
+                Family(name: "gpt2-babygpt-quirks", config: baby), Family(name: "llama-untied-repeat3", config: llamaRepeat),
+                Family(name: "bitgpt-repeat2", config: bitRepeat)]
     }()
 }
 

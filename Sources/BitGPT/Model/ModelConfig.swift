@@ -25,6 +25,15 @@ public enum Activation: String, CaseIterable, Sendable {
     case silu
 }
 
+/// Where the MLP applies its non-linearity (not SwiGLU, which gates inside).
+public enum FFNActivationPosition: String, CaseIterable, Sendable {
+    /// Between the two linears: `down(act(up(x)))` (every usual model).
+    case hidden
+    /// After the down projection: `act(down(up(x)))`, nothing between the linears (BabyGPT
+    /// `train/babygpt_trainer.py` `FeedForward`).
+    case output
+}
+
 /// Every hyper-parameter the runtime needs, read from and written to the `model.*` and
 /// `bitlinear.*` metadata keys (`formats/bgpt.md`, "Architecture keys").
 public struct ModelConfig: Equatable, Sendable {
@@ -50,6 +59,16 @@ public struct ModelConfig: Equatable, Sendable {
     public var ropeTheta: Float
     public var ropePairing: RopePairing
     public var activation: Activation
+    /// Where the MLP's non-linearity sits (`model.ffn_activation_position`, default `hidden`).
+    public var ffnActivationPosition: FFNActivationPosition
+    /// How many times the whole stack of blocks runs, in order, with shared weights
+    /// (`model.block_repeats`, default 1). Each pass keeps its own KV cache, so the effective depth
+    /// is `nLayers · blockRepeats` (BabyGPT calls its block Sequential once per block).
+    public var blockRepeats: Int
+    /// Epsilon of the final norm when it differs from the blocks' (`model.output_norm_eps`; nil: `normEps`).
+    public var outputNormEps: Float?
+    /// Epsilon the final norm uses.
+    public var finalNormEps: Float { outputNormEps ?? normEps }
     /// Whether attention and MLP linears have biases.
     public var linearBias: Bool
     /// Whether the classifier has a bias.
@@ -65,6 +84,8 @@ public struct ModelConfig: Equatable, Sendable {
 
     /// Head width, `dim / nHeads`.
     public var headDim: Int { dim / nHeads }
+    /// Block applications per token, `nLayers · blockRepeats`: the KV cache's layer count.
+    public var scheduledLayers: Int { nLayers * blockRepeats }
 
     /// A configuration with defaults for the family (every size must still be set).
     public init(architecture: Architecture, vocabSize: Int, contextLength: Int, dim: Int, nLayers: Int, nHeads: Int,
@@ -90,6 +111,9 @@ public struct ModelConfig: Equatable, Sendable {
             linearBias = false; headBias = false; tiedEmbeddings = true; bitLinear = false; bitLinearNorm = false
         }
         self.hiddenDim = hidden
+        ffnActivationPosition = .hidden
+        blockRepeats = 1
+        outputNormEps = nil
         ropeTheta = 10_000
         ropePairing = .interleaved
         bitLinearNormEps = 1e-6
@@ -128,6 +152,9 @@ public struct ModelConfig: Equatable, Sendable {
                   hiddenDim: try m.int("model.hidden_dim", in: 1...(1 << 20)))
         norm = try choice("model.norm", NormKind.self)
         normEps = Float(try m.float("model.norm_eps"))
+        outputNormEps = m.contains("model.output_norm_eps") ? Float(try m.float("model.output_norm_eps")) : nil
+        if m.contains("model.ffn_activation_position") { ffnActivationPosition = try choice("model.ffn_activation_position", FFNActivationPosition.self) }
+        if m.contains("model.block_repeats") { blockRepeats = try m.int("model.block_repeats", in: 1...1024) }
         normBias = try m.bool("model.norm_bias")
         position = try choice("model.position", PositionKind.self)
         activation = try choice("model.activation", Activation.self)
@@ -151,6 +178,13 @@ public struct ModelConfig: Equatable, Sendable {
         guard dim % nHeads == 0 else { throw .invalidValue(key: "model.n_heads", reason: "\(nHeads) does not divide model.dim \(dim)") }
         guard nHeads % nKVHeads == 0 else { throw .invalidValue(key: "model.n_kv_heads", reason: "\(nKVHeads) does not divide model.n_heads \(nHeads)") }
         guard normEps >= 0 else { throw .invalidValue(key: "model.norm_eps", reason: "must not be negative") }
+        guard finalNormEps >= 0 else { throw .invalidValue(key: "model.output_norm_eps", reason: "must not be negative") }
+        guard scheduledLayers <= 4096 else {
+            throw .invalidValue(key: "model.block_repeats", reason: "\(blockRepeats) passes over \(nLayers) blocks exceed 4096 block applications")
+        }
+        if ffnActivationPosition == .output && activation == .swiglu {
+            throw .invalidValue(key: "model.ffn_activation_position", reason: "\"output\" needs a plain activation, not swiglu")
+        }
         if position == .rope && headDim % 2 != 0 { throw .invalidValue(key: "model.position", reason: "RoPE needs an even head dimension, got \(headDim)") }
     }
 
@@ -180,6 +214,10 @@ public struct ModelConfig: Equatable, Sendable {
             m.set("model.rope_pairing", .string(ropePairing.rawValue))
         }
         m.set("model.activation", .string(activation.rawValue))
+        // Written only when they differ from their defaults, so existing files keep their bytes.
+        if ffnActivationPosition != .hidden { m.set("model.ffn_activation_position", .string(ffnActivationPosition.rawValue)) }
+        if blockRepeats != 1 { m.set("model.block_repeats", .uint32(UInt32(blockRepeats))) }
+        if let e = outputNormEps, e != normEps { m.set("model.output_norm_eps", .float32(e)) }
         m.set("model.linear_bias", .bool(linearBias))
         m.set("model.head_bias", .bool(headBias))
         m.set("model.tied_embeddings", .bool(tiedEmbeddings))

@@ -32,9 +32,9 @@ public final class RunState {
     let att: AlignedBuffer<Float>    // (heads, contextLength) attention scores, one row per head
     /// Element type of the two caches.
     public let kvType: KVCacheType
-    /// Keys, transposed per head: (layers, kvHeads, headDim, contextLength) of `kvType`.
+    /// Keys, transposed per head: (scheduled layers, kvHeads, headDim, contextLength) of `kvType`.
     let keyCache: AlignedBuffer<UInt8>
-    /// Values: (layers, contextLength, kvDim) of `kvType`.
+    /// Values: (scheduled layers, contextLength, kvDim) of `kvType`.
     let valueCache: AlignedBuffer<UInt8>
     let embedCodes: AlignedBuffer<Int8>   // (dim) an unpacked ternary embedding row
     let xn: AlignedBuffer<Float>     // (maxTokens, maxCols) Linear scratch
@@ -65,8 +65,8 @@ public final class RunState {
         hb = AlignedBuffer(count: n * 2 * H)
         att = AlignedBuffer(count: c.nHeads * T)
         self.kvType = kvType
-        keyCache = AlignedBuffer(count: c.nLayers * T * kvDim * kvType.byteSize)
-        valueCache = AlignedBuffer(count: c.nLayers * T * kvDim * kvType.byteSize)
+        keyCache = AlignedBuffer(count: c.scheduledLayers * T * kvDim * kvType.byteSize)
+        valueCache = AlignedBuffer(count: c.scheduledLayers * T * kvDim * kvType.byteSize)
         embedCodes = AlignedBuffer(count: D)
         let maxCols = max(D, H)
         xn = AlignedBuffer(count: n * maxCols)
@@ -89,7 +89,7 @@ public final class RunState {
         let kvDim = c.nKVHeads * c.headDim
         let floats = [n * D * 3, n * (D + 2 * kvDim), 2 * n * H, c.nHeads * T, n * max(D, H),
                       max(n * max(D + 2 * kvDim, 2 * H), c.vocabSize), c.vocabSize]
-        let cache = [2, c.nLayers, T, kvDim, kvType.byteSize].reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+        let cache = [2, c.scheduledLayers, T, kvDim, kvType.byteSize].reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
         return floats.reduce(cache) { total, f in
             let (b, o1) = f.multipliedReportingOverflow(by: 4)
             let (sum, o2) = total.addingReportingOverflow(b)

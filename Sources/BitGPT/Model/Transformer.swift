@@ -28,7 +28,11 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
 ///   `x += out(attn(x))`, `x += down(relu(up(x)))`; every BitLinear normalizes its own input.
 /// - **llama** (llama2.c): RMSNorm pre-norm, separate q/k/v with GQA (query head h reads kv head
 ///   `h / (n_heads / n_kv_heads)`), RoPE on q and k, SwiGLU `down(silu(gate(x))·up(x))`.
-/// Then the final norm and the classifier (`output`, or `token_embd` when tied, plus `output_bias`).
+/// The MLP's activation sits between its linears, or after the down projection when
+/// `model.ffn_activation_position` is `output`; the stack of blocks runs `model.block_repeats`
+/// times with shared weights, each pass with its own KV cache.
+/// Then the final norm (epsilon `model.output_norm_eps` when set) and the classifier (`output`,
+/// or `token_embd` when tied, plus `output_bias`).
 /// Positions are learned (`pos_embd` added to the token embedding), RoPE, or none.
 public final class Transformer {
     /// The architecture, from the metadata.
@@ -205,10 +209,12 @@ public final class Transformer {
             }
         }
 
-        for (l, b) in blocks.enumerated() {
+        // The block schedule: the whole stack, `blockRepeats` times; step l has its own KV cache layer.
+        for l in 0..<c.scheduledLayers {
+            let b = blocks[l % c.nLayers]
             // 2. Attention input: the block norm, or the raw stream for BitGPT.
             let xin = UnsafePointer(b.attnNorm == nil ? x : xb)
-            if let g = b.attnNorm { norm(xb, x, gain: g, bias: b.attnNormBias, n: n) }
+            if let g = b.attnNorm { norm(xb, x, gain: g, bias: b.attnNormBias, n: n, eps: c.normEps) }
             // 3. Queries, keys and values of the new tokens, side by side: (n, dim + 2·kvDim).
             if let group = b.attnIn {
                 group.forward(qkv, ld: qkvLd, xin, n: n, scratch: scratch, pool: pool)
@@ -238,7 +244,7 @@ public final class Transformer {
             for i in 0..<(n * D) { x[i] += xb[i] }
             // 7. MLP and residual.
             let min = UnsafePointer(b.ffnNorm == nil ? x : xb)
-            if let g = b.ffnNorm { norm(xb, x, gain: g, bias: b.ffnNormBias, n: n) }
+            if let g = b.ffnNorm { norm(xb, x, gain: g, bias: b.ffnNormBias, n: n, eps: c.normEps) }
             if let gate = b.gate {
                 // gate | up per token, (n, 2·hidden), silu(gate)·up written over gate.
                 if let group = b.ffnIn {
@@ -256,39 +262,45 @@ public final class Transformer {
                 } else {
                     b.up.forward(hb, ld: H, min, n: n, scratch: scratch, pool: pool)
                 }
-                switch c.activation {
-                case .gelu: geluInPlace(hb, count: n * H)
-                case .relu: reluInPlace(hb, count: n * H)
-                case .silu, .swiglu: siluInPlace(hb, count: n * H)
-                }
+                if c.ffnActivationPosition == .hidden { activate(hb, count: n * H) }
             }
             b.down.forward(xb, ld: D, hb, n: n, scratch: scratch, pool: pool)
+            if c.ffnActivationPosition == .output { activate(xb, count: n * D) }
             for i in 0..<(n * D) { x[i] += xb[i] }
         }
 
         // 8. Final norm and classifier: every token if asked, else only the last one.
         let V = c.vocabSize
         if let all = allLogits {
-            norm(xb, x, gain: outputNorm, bias: outputNormBias, n: n)
+            norm(xb, x, gain: outputNorm, bias: outputNormBias, n: n, eps: c.finalNormEps)
             classifier.forward(all, ld: V, xb, n: n, scratch: scratch, pool: pool)
             if lastChunk { s.logits.pointer.update(from: all + (n - 1) * V, count: V) }
         } else if lastChunk {
-            norm(xb, x + (n - 1) * D, gain: outputNorm, bias: outputNormBias, n: 1)
+            norm(xb, x + (n - 1) * D, gain: outputNorm, bias: outputNormBias, n: 1, eps: c.finalNormEps)
             classifier.forward(s.logits.pointer, ld: V, xb, n: 1, scratch: scratch, pool: pool)
         }
     }
 
+    /// The MLP's plain non-linearity in place over `count` values (SwiGLU gates elsewhere).
+    private func activate(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        switch config.activation {
+        case .gelu: geluInPlace(p, count: count)
+        case .relu: reluInPlace(p, count: count)
+        case .silu, .swiglu: siluInPlace(p, count: count)
+        }
+    }
+
     /// Block or final norm of the configured kind over `n` rows of width dim.
-    private func norm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, gain: [Float], bias: [Float]?, n: Int) {
+    private func norm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, gain: [Float], bias: [Float]?, n: Int, eps: Float) {
         gain.withUnsafeBufferPointer { g in
             if config.norm == .rmsnorm {
-                rmsNorm(out, x, gain: g.baseAddress!, n: n, dim: config.dim, eps: config.normEps)
+                rmsNorm(out, x, gain: g.baseAddress!, n: n, dim: config.dim, eps: eps)
             } else if let bias {
                 bias.withUnsafeBufferPointer { bb in
-                    layerNorm(out, x, gain: g.baseAddress!, bias: bb.baseAddress!, n: n, dim: config.dim, eps: config.normEps)
+                    layerNorm(out, x, gain: g.baseAddress!, bias: bb.baseAddress!, n: n, dim: config.dim, eps: eps)
                 }
             } else {
-                layerNorm(out, x, gain: g.baseAddress!, bias: nil, n: n, dim: config.dim, eps: config.normEps)
+                layerNorm(out, x, gain: g.baseAddress!, bias: nil, n: n, dim: config.dim, eps: eps)
             }
         }
     }

@@ -83,8 +83,16 @@ public enum TensorEncoder {
     /// ternary, {−a, 0, +a}, the codes are exactly their signs and γ is exactly `a`, so the
     /// round trip is lossless; the fit then reports ``TernaryFit/exact``.
     public static func ternarize(_ w: [Float], rule: TernaryScaleRule) -> TernaryFit {
-        let (t, absmean) = ternarize(w)
+        var (t, absmean) = ternarize(w)
         guard rule == .leastSquares else { return TernaryFit(values: t, gamma: absmean, rule: rule, exact: false) }
+        if absmean <= 1e-5 {
+            // The absmean floor would zero every code of a tensor this small: threshold at half
+            // the unfloored mean instead (all codes 0 when it is 0).
+            var sum = 0.0
+            for x in w { sum += Double(abs(x)) }
+            let mean = sum / Double(max(w.count, 1))
+            t = w.map { mean > 0 ? Int8(max(-1, min(1, (Double($0) / mean).rounded(.toNearestOrEven)))) : 0 }
+        }
         var sum = 0.0, count = 0
         var lo = Float.infinity, hi: Float = 0, zeroMax: Float = 0
         for i in w.indices {

@@ -137,7 +137,9 @@ public enum PerplexityTool {
             throw ValidationFailure("--context \(window): a window must be 2 to \(context) tokens (the context length)")
         }
         let stride = q.stride ?? max(1, window / 2)
-        guard stride >= 1 && stride <= window else { throw ValidationFailure("--stride \(stride): it must be 1 to \(window) (the window)") }
+        guard stride >= 1 && stride < window else {
+            throw ValidationFailure("--stride \(stride): it must be 1 to \(window - 1) (below the window of \(window), so each scored token has one before it)")
+        }
         guard ids.count >= window else {
             throw FileFailure(q.textFile, ValidationFailure("the text has \(ids.count) tokens, shorter than one window of \(window); give a longer text or a smaller --context"))
         }

@@ -11,7 +11,7 @@ struct LMPerplexity: BitGPTCommand {
         discussion: """
             The text is encoded with the model's tokenizer and scored in sliding windows of \
             --context tokens (default: the context length), --stride tokens apart (default: half \
-            a window), as Hugging Face's strided perplexity does: each window runs from position \
+            a window; below the window), as Hugging Face's strided perplexity does: each window runs from position \
             0, and every token but the first is scored exactly once, by the first window that \
             reads it with the logits of the token before it. Perplexity is exp(mean NLL) over the \
             scored tokens (natural log, the logits in float64), with a progress line on a \

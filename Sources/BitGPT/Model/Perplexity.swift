@@ -24,13 +24,14 @@ public struct PerplexityWindow: Equatable, Sendable {
     /// (and so starts earlier) to keep a full window of context. Every token but the first is a
     /// target of exactly one window: the first window scores its `window − 1` targets, each later
     /// one the tokens past the previous window's end (`stride` of them, fewer for the last), each
-    /// with at least `window − stride` tokens of context.
+    /// with at least `window − stride` tokens of context. The stride is below the window, so every
+    /// target has a token before it in its window.
     /// - Parameters:
     ///   - count: tokens in the text, at least `window`.
     ///   - window: tokens per window, at least 2.
-    ///   - stride: `1 ... window`.
+    ///   - stride: `1 ..< window`.
     public static func plan(count: Int, window: Int, stride: Int) -> [PerplexityWindow] {
-        precondition(window >= 2 && count >= window && stride >= 1 && stride <= window, "invalid perplexity window plan")
+        precondition(window >= 2 && count >= window && stride >= 1 && stride < window, "invalid perplexity window plan")
         var out: [PerplexityWindow] = []
         var start = 0, scoredUpTo = 1
         while true {
@@ -127,11 +128,11 @@ public final class PerplexityEvaluator {
     /// Scores `ids` (at least `window` tokens, each in the vocabulary).
     ///
     /// - Parameters:
-    ///   - stride: tokens between window starts, `1 ... window`.
+    ///   - stride: tokens between window starts, `1 ..< window`.
     ///   - progress: called after each window with (windows done, windows in all).
     /// - Throws: ``InferenceError`` for ids outside the vocabulary.
     public func run(_ ids: [Int], stride: Int, progress: ((Int, Int) -> Void)? = nil) throws(InferenceError) -> PerplexityResult {
-        precondition(ids.count >= window && stride >= 1 && stride <= window)
+        precondition(ids.count >= window && stride >= 1 && stride < window)
         let V = model.config.vocabSize
         let windows = PerplexityWindow.plan(count: ids.count, window: window, stride: stride)
         var logits = [Float](repeating: 0, count: window * V)

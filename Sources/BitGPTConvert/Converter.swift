@@ -99,7 +99,7 @@ public struct Converter {
                     try writer.write(p.spec.name, bytes: raw)
                 } else {
                     let rule = precision.scaleRule(for: p.spec, quantizationAware: plan.config.bitLinear)
-                    let e = try encode(p, as: d, ternaryScale: rule)
+                    let e = try encode(p, as: d, ternaryScale: rule, exactFirst: precision.ternaryScale == nil)
                     if let l = e.scaleLabel { scaleLabels[l, default: 0] += 1 }
                     try writer.write(p.spec.name, bytes: e.bytes)
                 }
@@ -141,10 +141,10 @@ public struct Converter {
 
     /// The stored bytes of one planned tensor as `dtype`. Ternary sources going to T2/T1 keep
     /// their codes and γ exactly; everything else goes through f32 values, float → T2/T1 with γ
-    /// by `ternaryScale`.
+    /// by `ternaryScale`, or the exact γ for already-ternary values when `exactFirst`.
     /// - Returns: the bytes, and for float → T2/T1 how γ was chosen (``TernaryFit/label``).
-    public static func encode(_ p: PlannedTensor, as dtype: DType,
-                              ternaryScale: TernaryScaleRule = .leastSquares) throws(FormatError) -> (bytes: [UInt8], scaleLabel: String?) {
+    public static func encode(_ p: PlannedTensor, as dtype: DType, ternaryScale: TernaryScaleRule = .leastSquares,
+                              exactFirst: Bool = true) throws(FormatError) -> (bytes: [UInt8], scaleLabel: String?) {
         let shape = p.spec.shape
         let cols = shape.last ?? 1, rows = shape.dropLast().reduce(1, *)
         guard dtype == .t2 || dtype == .t1 else {
@@ -156,7 +156,8 @@ public struct Converter {
         let values = p.values()
         if let bad = values.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(tensor: p.spec.name, index: bad) }
         // Codes times γ from a ternary source (a fused slice): least squares gives γ back exactly.
-        let fit = TensorEncoder.ternarize(values, rule: p.ternaryScale != nil ? .leastSquares : ternaryScale)
+        let fit = p.ternaryScale != nil ? TensorEncoder.ternarize(values, rule: .leastSquares)
+            : exactFirst ? TensorEncoder.ternarizeChoosing(values, otherwise: ternaryScale) : TensorEncoder.ternarize(values, rule: ternaryScale)
         return (TensorEncoder.ternary(fit.values, scale: fit.gamma, rows: rows, cols: cols, as: dtype), fit.label)
     }
 

@@ -9,10 +9,11 @@ import Foundation
 /// ``TensorEncoder`` and decoded again to measure the quantization error. Ternary → ternary
 /// (T2 ↔ T1) repacks the codes and γ exactly. The output is written atomically, one tensor at a time.
 ///
-/// Float → ternary chooses γ per tensor (``scaleRule(_:tensor:override:)``): the absmean rule for
-/// the linear weights of a quantization-aware model (`bitlinear.enabled`, as BitGPT and
-/// `lm-train --bitlinear` trained them), least squares otherwise (exact on weights that already
-/// are ternary). Each such row reports the rule used and the error of every rule.
+/// Float → ternary chooses γ per tensor: the exact γ for weights that already are ternary
+/// (zero error), else the absmean rule for the linear weights of a quantization-aware model
+/// (`bitlinear.enabled`, as BitGPT and `lm-train --bitlinear` trained them), else least squares
+/// (``scaleRule(_:tensor:override:)``); `--ternary-scale` forces one rule. Each such row reports
+/// the rule used and the error of every rule.
 public enum Quantizer {
     /// What happened to one tensor.
     public struct Row: Sendable {
@@ -80,8 +81,9 @@ public enum Quantizer {
         }
     }
 
-    /// The γ rule for float → ternary `tensor` of `file`: `override` if given, else absmean for
-    /// the linear weights of a quantization-aware model (`bitlinear.enabled`), least squares otherwise.
+    /// The γ rule for float → ternary `tensor` of `file` when it is not already ternary: `override`
+    /// if given, else absmean for the linear weights of a quantization-aware model
+    /// (`bitlinear.enabled`), least squares otherwise.
     public static func scaleRule(_ file: BGPTFile, tensor: String, override: TernaryScaleRule?) -> TernaryScaleRule {
         if let override { return override }
         guard let c = try? ModelConfig(metadata: file.metadata), c.bitLinear else { return .leastSquares }
@@ -91,8 +93,8 @@ public enum Quantizer {
     /// Quantizes `input` into `output` (nil: dry run, nothing written).
     ///
     /// - Parameters:
-    ///   - ternaryScale: γ rule for every float → ternary tensor; nil chooses per tensor
-    ///     (``scaleRule(_:tensor:override:)``).
+    ///   - ternaryScale: γ rule for every float → ternary tensor; nil chooses per tensor (exact
+    ///     when already ternary, else ``scaleRule(_:tensor:override:)``).
     ///   - progress: called after each tensor with (tensors done, tensors in all).
     /// - Throws: ``ConvertError/format(_:)`` for read or write errors (the output is untouched on error).
     public static func quantize(input: String, output: String?, to target: DType, rules: [TensorTypeRule] = [],
@@ -128,13 +130,12 @@ public enum Quantizer {
                     // Float → ternary: every rule's fit, the chosen one written.
                     let before = view.dequantized()
                     if let bad = before.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(tensor: t.name, index: bad) }
-                    let chosen = scaleRule(file, tensor: t.name, override: ternaryScale)
-                    var fit = TensorEncoder.ternarize(before, rule: chosen)
-                    for r in TernaryScaleRule.allCases {
-                        let f = TensorEncoder.ternarize(before, rule: r)
-                        row.ruleErrors.append((r, TensorError(before, f.values.map { Float($0) * f.gamma })))
-                        if r == chosen { fit = f }
-                    }
+                    let rule = scaleRule(file, tensor: t.name, override: ternaryScale)
+                    let fits = TernaryScaleRule.allCases.map { TensorEncoder.ternarize(before, rule: $0) }
+                    for f in fits { row.ruleErrors.append((f.rule, TensorError(before, f.values.map { Float($0) * f.gamma }))) }
+                    let ls = fits.first { $0.rule == .leastSquares }!
+                    // Automatic: already-ternary weights keep their exact γ, even in a quantization-aware model.
+                    let fit = ternaryScale == nil && ls.exact ? ls : fits.first { $0.rule == rule }!
                     row.scaleRule = fit.label
                     let bytes = TensorEncoder.ternary(fit.values, scale: fit.gamma, rows: t.rows, cols: t.cols, as: d)
                     let info = TensorInfo(name: t.name, dtype: d, shape: t.shape, byteSize: UInt64(bytes.count))

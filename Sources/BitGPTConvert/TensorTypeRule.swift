@@ -48,8 +48,9 @@ public struct TensorTypeRule: Equatable, Sendable, CustomStringConvertible {
 /// - embeddings and the untied classifier are F32, or F16 when `--dtype f16`;
 /// - norm gains and biases are always F32.
 ///
-/// Float weights going to T2/T1 take γ by ``TernaryScaleRule``: absmean for the linear weights of
-/// a quantization-aware model (BitLinear, trained with it), least squares otherwise.
+/// Float weights going to T2/T1 take γ by ``TernaryScaleRule``: the exact γ when they already are
+/// ternary, else absmean for the linear weights of a quantization-aware model (BitLinear, trained
+/// with it), else least squares; ``ternaryScale`` forces one rule.
 public struct PrecisionPolicy: Sendable {
     /// The dtype for linear weights, or nil for "as the source".
     public var linear: DType?
@@ -65,8 +66,9 @@ public struct PrecisionPolicy: Sendable {
         self.ternaryScale = ternaryScale
     }
 
-    /// The γ rule for a float tensor with this spec going to T2/T1: ``ternaryScale`` if set, else
-    /// absmean for a linear weight of a quantization-aware model, least squares otherwise.
+    /// The γ rule for a float tensor with this spec going to T2/T1 when it is not already ternary:
+    /// ``ternaryScale`` if set, else absmean for a linear weight of a quantization-aware model,
+    /// least squares otherwise.
     public func scaleRule(for spec: TensorSpec, quantizationAware: Bool) -> TernaryScaleRule {
         ternaryScale ?? (quantizationAware && spec.role == .linear ? .absmean : .leastSquares)
     }

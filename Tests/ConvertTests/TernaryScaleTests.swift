@@ -96,23 +96,31 @@ struct TernaryScaleTests {
         #expect(cmp.meanKL < 0.01)
     }
 
-    @Test("a BitLinear (quantization-aware) model keeps the absmean γ it was trained with; --ternary-scale overrides")
+    @Test("a BitLinear (quantization-aware) model keeps the absmean γ it was trained with; already-ternary weights stay exact; --ternary-scale forces")
     func quantizationAware() throws {
-        let src = try exactlyTernaryModel(.bitgpt)
-        let r = try Quantizer.quantize(input: src, output: nil, to: .t2)
+        let dir = TestFiles.tempDir()
+        let c = ModelConfig(architecture: .bitgpt, vocabSize: 256, contextLength: 32, dim: 32, nLayers: 2, nHeads: 2)
+        try RandomModel.write(config: c, to: dir + "/latent.bgpt", linearType: .f32, seed: 15, extra: RandomModel.byteTokenizer, std: 0.5)
+        let r = try Quantizer.quantize(input: dir + "/latent.bgpt", output: dir + "/am.bgpt", to: .t2)
         let linear = r.rows.filter { $0.to == .t2 }
         #expect(!linear.isEmpty && linear.allSatisfy { $0.scaleRule == "absmean" && $0.error == $0.ruleErrors[0].error })
-        let file = try BGPTFile(path: src)
-        let name = linear[0].name
-        let w = try file.tensor(name).dequantized()
-        let mean = Float(w.reduce(0.0) { $0 + Double(abs($1)) } / Double(w.count))
-        let out = TestFiles.tempDir() + "/am.bgpt"
-        _ = try Quantizer.quantize(input: src, output: out, to: .t2)
-        let written = try BGPTFile(path: out)   // the view below reads its mapping
-        let gamma = try withExtendedLifetime(written) { () throws -> Float? in try written.tensor(name).ternaryScale }
-        #expect(gamma == mean)
-        let forced = try Quantizer.quantize(input: src, output: nil, to: .t2, ternaryScale: .leastSquares)
-        #expect(forced.rows.filter { $0.to == .t2 }.allSatisfy { $0.scaleRule == "exact" && $0.error.maxAbs == 0 })
+        let file = try BGPTFile(path: dir + "/latent.bgpt"), written = try BGPTFile(path: dir + "/am.bgpt")
+        for row in linear {
+            let w = try file.tensor(row.name).dequantized()
+            let mean = Float(w.reduce(0.0) { $0 + Double(abs($1)) } / Double(w.count))
+            // BitGPT's γ is 1 / s with s = 1 / mean|W|, rounded twice as BitLinear computes it.
+            #expect(try written.tensor(row.name).ternaryScale == 1 / (1 / mean), "\(row.name)")
+        }
+        withExtendedLifetime(file) {}
+        withExtendedLifetime(written) {}
+        // Weights that already are ternary (a BitLinear model's T2, dequantized): exact, not absmean again.
+        let exact = try exactlyTernaryModel(.bitgpt)
+        let e = try Quantizer.quantize(input: exact, output: nil, to: .t2)
+        #expect(e.rows.filter { $0.to == .t2 }.allSatisfy { $0.scaleRule == "exact" && $0.error.maxAbs == 0 })
+        let forced = try Quantizer.quantize(input: exact, output: nil, to: .t2, ternaryScale: .absmean)
+        #expect(forced.rows.filter { $0.to == .t2 }.allSatisfy { $0.scaleRule == "absmean" && $0.error.maxAbs > 0 })
+        let lsq = try Quantizer.quantize(input: dir + "/latent.bgpt", output: nil, to: .t2, ternaryScale: .leastSquares)
+        #expect(lsq.rows.filter { $0.to == .t2 }.allSatisfy { $0.scaleRule == "lsq" && $0.error.rmse < $0.ruleErrors[0].error.rmse })
     }
 
     /// A llama2.c v0 `.bin` (dim 32, hidden 64, 2 layers, 2 heads, vocab 256, shared classifier)

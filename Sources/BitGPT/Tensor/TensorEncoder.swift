@@ -111,6 +111,14 @@ public enum TensorEncoder {
         return TernaryFit(values: t, gamma: gamma, rule: rule, exact: exact)
     }
 
+    /// The automatic choice of `lm-convert` and `lm-quantize`: the exact fit when `w` already is
+    /// ternary (whatever the model), otherwise the fit of `rule` (absmean for the weights of a
+    /// quantization-aware model, least squares for the rest).
+    public static func ternarizeChoosing(_ w: [Float], otherwise rule: TernaryScaleRule) -> TernaryFit {
+        let ls = ternarize(w, rule: .leastSquares)
+        return ls.exact || rule == .leastSquares ? ls : ternarize(w, rule: rule)
+    }
+
     /// Packs ternary values (each -1, 0, +1) and a scale γ as T2 or T1.
     ///
     /// - Parameters:

@@ -18,9 +18,10 @@ struct LMConvert: BitGPTCommand {
             source, so a BitGPT checkpoint stays ternary, exactly); embeddings and the classifier \
             stay F32 (F16 with --dtype f16); norms and biases stay F32. --tensor-type rules \
             override per tensor, e.g. --tensor-type 'blk.*.ffn_down=int8' (last match wins). \
-            Float weights going to ternary take γ by --ternary-scale: auto (the default) is absmean \
-            for a quantization-aware checkpoint's BitLinear weights and least squares otherwise, \
-            so weights that already are ternary floats convert exactly (see lm-quantize --help).
+            Float weights going to ternary take γ by --ternary-scale: auto (the default) keeps the \
+            exact γ of weights that already are ternary floats (zero error), and otherwise uses \
+            absmean for a quantization-aware checkpoint's BitLinear weights and least squares for \
+            the rest (see lm-quantize --help).
 
             An lm-train checkpoint (OUT/ckpt.safetensors, of any family and option) converts with \
             no flags: its config and tokenizer come from its __metadata__ and folder, and the .bgpt \

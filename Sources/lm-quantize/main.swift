@@ -20,12 +20,13 @@ struct LMQuantize: BitGPTCommand {
             then the input is rewritten through a temporary file, renamed over it when complete.
 
             Float weights going to ternary (t2, t1) keep the absmean codes; their scale γ follows \
-            --ternary-scale. auto (the default) uses absmean (γ = mean|W|, BitNet b1.58) for the \
-            linear weights of a quantization-aware model (bitlinear.enabled: BitGPT, lm-train \
-            --bitlinear), which were trained with it, and least squares (γ = mean |w| over the \
-            nonzero codes, the smallest error for those codes) otherwise: weights that already \
-            are ternary, {-a, 0, +a}, then convert exactly ("exact" in the table). The table \
-            gives, for each such tensor, the rule used and the RMSE of every rule.
+            --ternary-scale. auto (the default) keeps the exact γ of weights that already are \
+            ternary, {-a, 0, +a} ("exact" in the table, zero error); otherwise it uses absmean \
+            (γ = mean|W|, BitNet b1.58) for the linear weights of a quantization-aware model \
+            (bitlinear.enabled: BitGPT, lm-train --bitlinear), which were trained with it, and \
+            least squares (γ = mean |w| over the nonzero codes, the smallest error for those \
+            codes) for the rest. The table gives, for each such tensor, the rule used and the \
+            RMSE of every rule.
 
             Exit status: 0 on success, 1 on any error (the output is never left half-written).
             """,

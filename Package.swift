@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "lm-convert", targets: ["lm-convert"]),
         .executable(name: "lm-quantize", targets: ["lm-quantize"]),
         .executable(name: "lm-diff", targets: ["lm-diff"]),
+        .executable(name: "lm-perplexity", targets: ["lm-perplexity"]),
         .executable(name: "lm-bench", targets: ["lm-bench"]),
         .executable(name: "kernel-bench", targets: ["kernel-bench"]),
         .executable(name: "lm-train", targets: ["lm-train"]),
@@ -80,6 +81,7 @@ let package = Package(
         .executableTarget(name: "lm-quantize", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-diff", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-bench", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-perplexity", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         // Kernel benchmark: GB/s and GOP/s of every kernel variant on model-sized shapes.
         .executableTarget(
             name: "kernel-bench",

@@ -91,13 +91,17 @@ public struct Converter {
         let infos = zip(plan.tensors, dtypes).map { TensorInfo(name: $0.0.spec.name, dtype: $0.1, shape: $0.0.spec.shape) }
         let total = plan.tensors.reduce(0) { t, p in p.sources.reduce(t) { $0 + $1.bytes.count } }
         var done = 0
+        var scaleLabels: [String: Int] = [:]   // float → ternary tensors per γ rule
         do throws(FormatError) {
             let writer = try BGPTWriter(path: output, metadata: metadata, tensors: infos)
             for (p, d) in zip(plan.tensors, dtypes) {
                 if let raw = passThrough(p, as: d) {
                     try writer.write(p.spec.name, bytes: raw)
                 } else {
-                    try writer.write(p.spec.name, bytes: try encode(p, as: d))
+                    let rule = precision.scaleRule(for: p.spec, quantizationAware: plan.config.bitLinear)
+                    let e = try encode(p, as: d, ternaryScale: rule, exactFirst: precision.ternaryScale == nil)
+                    if let l = e.scaleLabel { scaleLabels[l, default: 0] += 1 }
+                    try writer.write(p.spec.name, bytes: e.bytes)
                 }
                 for src in p.sources {
                     release?(src.bytes)
@@ -110,8 +114,14 @@ public struct Converter {
             let f = try BGPTFile(path: output)
             let back = try ModelConfig(metadata: f.metadata)
             try back.checkTensors(in: f)
+            var notes = plan.notes
+            if !scaleLabels.isEmpty {
+                let names = ["exact": "exact (already ternary)", "lsq": "least squares", "absmean": "absmean (quantization-aware)"]
+                notes.append("ternary scales of float weights: " + scaleLabels.sorted { $0.key < $1.key }
+                    .map { "\($0.value) \(names[$0.key] ?? $0.key)" }.joined(separator: ", "))
+            }
             return Summary(layout: plan.layout, container: container, config: back, tensors: f.tensors, sourceBytes: sourceBytes,
-                           outputBytes: f.fileSize, notes: plan.notes)
+                           outputBytes: f.fileSize, notes: notes)
         } catch {
             throw .format(error)
         }
@@ -132,14 +142,25 @@ public struct Converter {
     }
 
     /// The stored bytes of one planned tensor as `dtype`. Ternary sources going to T2/T1 keep
-    /// their codes and γ exactly; everything else goes through f32 values.
-    public static func encode(_ p: PlannedTensor, as dtype: DType) throws(FormatError) -> [UInt8] {
+    /// their codes and γ exactly; everything else goes through f32 values, float → T2/T1 with γ
+    /// by `ternaryScale`, or the exact γ for already-ternary values when `exactFirst`.
+    /// - Returns: the bytes, and for float → T2/T1 how γ was chosen (``TernaryFit/label``).
+    public static func encode(_ p: PlannedTensor, as dtype: DType, ternaryScale: TernaryScaleRule = .leastSquares,
+                              exactFirst: Bool = true) throws(FormatError) -> (bytes: [UInt8], scaleLabel: String?) {
         let shape = p.spec.shape
         let cols = shape.last ?? 1, rows = shape.dropLast().reduce(1, *)
-        if let g = p.ternaryScale, dtype == .t2 || dtype == .t1, p.rows == nil, p.appended.isEmpty, let codes = p.source.ternaryCodes() {
-            return TensorEncoder.ternary(codes, scale: g, rows: rows, cols: cols, as: dtype)
+        guard dtype == .t2 || dtype == .t1 else {
+            return (try TensorEncoder.encode(p.values(), shape: shape, as: dtype, name: p.spec.name), nil)
         }
-        return try TensorEncoder.encode(p.values(), shape: shape, as: dtype, name: p.spec.name)
+        if let g = p.ternaryScale, p.rows == nil, p.appended.isEmpty, let codes = p.source.ternaryCodes() {
+            return (TensorEncoder.ternary(codes, scale: g, rows: rows, cols: cols, as: dtype), nil)
+        }
+        let values = p.values()
+        if let bad = values.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(tensor: p.spec.name, index: bad) }
+        // Codes times γ from a ternary source (a fused slice): least squares gives γ back exactly.
+        let fit = p.ternaryScale != nil ? TensorEncoder.ternarize(values, rule: .leastSquares)
+            : exactFirst ? TensorEncoder.ternarizeChoosing(values, otherwise: ternaryScale) : TensorEncoder.ternarize(values, rule: ternaryScale)
+        return (TensorEncoder.ternary(fit.values, scale: fit.gamma, rows: rows, cols: cols, as: dtype), fit.label)
     }
 
     static func fileSize(_ s: CheckpointSource) -> Int { sourceFile(s)?.count ?? 0 }

@@ -8,6 +8,12 @@ import Foundation
 /// ``TensorTypeRule`` says otherwise. Each tensor is decoded to f32, encoded with
 /// ``TensorEncoder`` and decoded again to measure the quantization error. Ternary → ternary
 /// (T2 ↔ T1) repacks the codes and γ exactly. The output is written atomically, one tensor at a time.
+///
+/// Float → ternary chooses γ per tensor: the exact γ for weights that already are ternary
+/// (zero error), else the absmean rule for the linear weights of a quantization-aware model
+/// (`bitlinear.enabled`, as BitGPT and `lm-train --bitlinear` trained them), else least squares
+/// (``scaleRule(_:tensor:override:)``); `--ternary-scale` forces one rule. Each such row reports
+/// the rule used and the error of every rule.
 public enum Quantizer {
     /// What happened to one tensor.
     public struct Row: Sendable {
@@ -23,6 +29,10 @@ public enum Quantizer {
         public var bytesAfter: Int
         /// Values before vs after (zero when unchanged).
         public var error: TensorError
+        /// Float → ternary only: how γ was chosen (`exact`, `lsq` or `absmean`).
+        public var scaleRule: String? = nil
+        /// Float → ternary only: the error each rule would give, in ``TernaryScaleRule/allCases`` order.
+        public var ruleErrors: [(rule: TernaryScaleRule, error: TensorError)] = []
     }
 
     /// The whole run.
@@ -39,11 +49,19 @@ public enum Quantizer {
         /// One line per tensor, then the totals.
         public func text() -> String {
             let w = max(6, rows.map { $0.name.count }.max() ?? 0)
-            var s = padRight("tensor", w) + "  from    to   " + padLeft("bytes", 12) + padLeft("after", 12) + padLeft("rmse", 12) + padLeft("max abs", 12) + "\n"
+            let rules = TernaryScaleRule.allCases
+            let ternary = rows.contains { $0.scaleRule != nil }
+            var s = padRight("tensor", w) + "  from    to   " + padLeft("bytes", 12) + padLeft("after", 12) + padLeft("rmse", 12) + padLeft("max abs", 12)
+            if ternary { s += "  " + padRight("scale", 8) + rules.map { padLeft("rmse " + $0.rawValue, 14) }.joined() }
+            s += "\n"
             for r in rows {
                 s += padRight(r.name, w) + "  " + padRight(r.from.description, 4) + " → " + padRight(r.to.description, 4) + " "
                 s += padLeft("\(r.bytesBefore)", 12) + padLeft("\(r.bytesAfter)", 12)
-                s += padLeft(String(format: "%.3e", r.error.rmse), 12) + padLeft(String(format: "%.3e", r.error.maxAbs), 12) + "\n"
+                s += padLeft(String(format: "%.3e", r.error.rmse), 12) + padLeft(String(format: "%.3e", r.error.maxAbs), 12)
+                if let rule = r.scaleRule {
+                    s += "  " + padRight(rule, 8) + r.ruleErrors.map { padLeft(String(format: "%.3e", $0.error.rmse), 14) }.joined()
+                }
+                s += "\n"
             }
             let ratio = bytesBefore > 0 ? Double(bytesAfter) / Double(bytesBefore) : 1
             s += String(format: "total: %d → %d bytes (%.1f%%)%@\n", bytesBefore, bytesAfter, 100 * ratio, written ? "" : "; dry run, nothing written")
@@ -63,12 +81,24 @@ public enum Quantizer {
         }
     }
 
+    /// The γ rule for float → ternary `tensor` of `file` when it is not already ternary: `override`
+    /// if given, else absmean for the linear weights of a quantization-aware model
+    /// (`bitlinear.enabled`), least squares otherwise.
+    public static func scaleRule(_ file: BGPTFile, tensor: String, override: TernaryScaleRule?) -> TernaryScaleRule {
+        if let override { return override }
+        guard let c = try? ModelConfig(metadata: file.metadata), c.bitLinear else { return .leastSquares }
+        return c.tensorSpecs.contains { $0.name == tensor && $0.role == .linear } ? .absmean : .leastSquares
+    }
+
     /// Quantizes `input` into `output` (nil: dry run, nothing written).
     ///
     /// - Parameters:
+    ///   - ternaryScale: γ rule for every float → ternary tensor; nil chooses per tensor (exact
+    ///     when already ternary, else ``scaleRule(_:tensor:override:)``).
     ///   - progress: called after each tensor with (tensors done, tensors in all).
     /// - Throws: ``ConvertError/format(_:)`` for read or write errors (the output is untouched on error).
     public static func quantize(input: String, output: String?, to target: DType, rules: [TensorTypeRule] = [],
+                                ternaryScale: TernaryScaleRule? = nil,
                                 progress: ((Int, Int) -> Void)? = nil) throws(ConvertError) -> Report {
         do throws(FormatError) {
             let file = try BGPTFile(path: input)
@@ -84,6 +114,7 @@ public enum Quantizer {
                 let view = file.view(t)
                 let bytesAfter: Int
                 let err: TensorError
+                var row = Row(name: t.name, from: t.dtype, to: d, bytesBefore: Int(t.byteSize), bytesAfter: 0, error: TensorError([], []))
                 if d == t.dtype {
                     // Unchanged: written straight from the mapped input.
                     try writer?.write(t.name, bytes: view.bytes)
@@ -95,6 +126,23 @@ public enum Quantizer {
                     try writer?.write(t.name, bytes: bytes)
                     bytesAfter = bytes.count
                     err = TensorError([], [])
+                } else if d == .t2 || d == .t1 {
+                    // Float → ternary: every rule's fit, the chosen one written.
+                    let before = view.dequantized()
+                    if let bad = before.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(tensor: t.name, index: bad) }
+                    let rule = scaleRule(file, tensor: t.name, override: ternaryScale)
+                    let fits = TernaryScaleRule.allCases.map { TensorEncoder.ternarize(before, rule: $0) }
+                    for f in fits { row.ruleErrors.append((f.rule, TensorError(before, f.values.map { Float($0) * f.gamma }))) }
+                    let ls = fits.first { $0.rule == .leastSquares }!
+                    // Automatic: already-ternary weights keep their exact γ, even in a quantization-aware model.
+                    let fit = ternaryScale == nil && ls.exact ? ls : fits.first { $0.rule == rule }!
+                    row.scaleRule = fit.label
+                    let bytes = TensorEncoder.ternary(fit.values, scale: fit.gamma, rows: t.rows, cols: t.cols, as: d)
+                    let info = TensorInfo(name: t.name, dtype: d, shape: t.shape, byteSize: UInt64(bytes.count))
+                    let after = bytes.withUnsafeBytes { b in b.baseAddress.map { TensorView(info: info, base: $0).dequantized() } ?? [] }
+                    err = after.count == before.count ? TensorError(before, after) : TensorError([], [])
+                    try writer?.write(t.name, bytes: bytes)
+                    bytesAfter = bytes.count
                 } else {
                     let before = view.dequantized()
                     let bytes = try TensorEncoder.encode(before, shape: t.shape, as: d, name: t.name)
@@ -104,7 +152,9 @@ public enum Quantizer {
                     try writer?.write(t.name, bytes: bytes)
                     bytesAfter = bytes.count
                 }
-                rows.append(Row(name: t.name, from: t.dtype, to: d, bytesBefore: Int(t.byteSize), bytesAfter: bytesAfter, error: err))
+                row.bytesAfter = bytesAfter
+                row.error = err
+                rows.append(row)
                 progress?(i + 1, file.tensors.count)
             }
             try writer?.finish()

@@ -47,16 +47,30 @@ public struct TensorTypeRule: Equatable, Sendable, CustomStringConvertible {
 ///   sources stay F32;
 /// - embeddings and the untied classifier are F32, or F16 when `--dtype f16`;
 /// - norm gains and biases are always F32.
+///
+/// Float weights going to T2/T1 take γ by ``TernaryScaleRule``: the exact γ when they already are
+/// ternary, else absmean for the linear weights of a quantization-aware model (BitLinear, trained
+/// with it), else least squares; ``ternaryScale`` forces one rule.
 public struct PrecisionPolicy: Sendable {
     /// The dtype for linear weights, or nil for "as the source".
     public var linear: DType?
     /// Overrides, applied in order (the last match wins).
     public var rules: [TensorTypeRule]
+    /// The γ rule for float → ternary tensors, or nil to choose per tensor (``scaleRule(for:quantizationAware:)``).
+    public var ternaryScale: TernaryScaleRule?
 
-    /// A policy from `--dtype` and `--tensor-type` rules.
-    public init(linear: DType? = nil, rules: [TensorTypeRule] = []) {
+    /// A policy from `--dtype`, `--tensor-type` rules and `--ternary-scale`.
+    public init(linear: DType? = nil, rules: [TensorTypeRule] = [], ternaryScale: TernaryScaleRule? = nil) {
         self.linear = linear
         self.rules = rules
+        self.ternaryScale = ternaryScale
+    }
+
+    /// The γ rule for a float tensor with this spec going to T2/T1 when it is not already ternary:
+    /// ``ternaryScale`` if set, else absmean for a linear weight of a quantization-aware model,
+    /// least squares otherwise.
+    public func scaleRule(for spec: TensorSpec, quantizationAware: Bool) -> TernaryScaleRule {
+        ternaryScale ?? (quantizationAware && spec.role == .linear ? .absmean : .leastSquares)
     }
 
     /// The dtype for a tensor with this spec; `sourceIsTernary` when the source holds ternary codes.

@@ -17,7 +17,11 @@ struct LMConvert: BitGPTCommand {
             from the tensor names (--arch overrides). Linear weights take --dtype (default: as the \
             source, so a BitGPT checkpoint stays ternary, exactly); embeddings and the classifier \
             stay F32 (F16 with --dtype f16); norms and biases stay F32. --tensor-type rules \
-            override per tensor, e.g. --tensor-type 'blk.*.ffn_down=int8' (last match wins).
+            override per tensor, e.g. --tensor-type 'blk.*.ffn_down=int8' (last match wins). \
+            Float weights going to ternary take γ by --ternary-scale: auto (the default) keeps the \
+            exact γ of weights that already are ternary floats (zero error), and otherwise uses \
+            absmean for a quantization-aware checkpoint's BitLinear weights and least squares for \
+            the rest (see lm-quantize --help).
 
             An lm-train checkpoint (OUT/ckpt.safetensors, of any family and option) converts with \
             no flags: its config and tokenizer come from its __metadata__ and folder, and the .bgpt \
@@ -38,6 +42,8 @@ struct LMConvert: BitGPTCommand {
     var dtype: String?
     @Option(name: .customLong("tensor-type"), help: "Per-tensor override PATTERN=TYPE (glob on .bgpt names); repeatable.")
     var tensorTypes: [String] = []
+    @Option(help: "Scale of float weights going to ternary: auto, absmean or lsq (least squares).")
+    var ternaryScale: String = "auto"
     @Option(help: "Tokenizer to embed: nanoGPT meta.pkl, lm-train DATA.char/meta.json, SentencePiece .model, tokenizer.json, encoder.json,vocab.bpe, .tiktoken, or a .bgpt.")
     var tokenizer: String?
     @Option(help: "Model name for general.name (default: output file stem).")
@@ -53,6 +59,9 @@ struct LMConvert: BitGPTCommand {
         if let a = arch, CheckpointLayout(rawValue: a) == nil {
             throw ValidationError("--arch must be one of \(CheckpointLayout.allCases.map { $0.rawValue }.joined(separator: ", "))")
         }
+        if ternaryScale != "auto" && TernaryScaleRule(rawValue: ternaryScale) == nil {
+            throw ValidationError("--ternary-scale \"\(ternaryScale)\" is not auto, absmean or lsq")
+        }
         if let d = dtype, DType(name: d) == nil { throw ValidationError("--dtype \"\(d)\" is not f32, f16, int8 or ternary") }
         for t in tensorTypes {
             do { _ = try TensorTypeRule(parsing: t) } catch { throw ValidationError(error.description) }
@@ -64,6 +73,7 @@ struct LMConvert: BitGPTCommand {
         try OutputPath.check(output, inputs: [input] + tokenizerFiles)
         if CheckpointExport.isTrainCheckpoint(input) {
             let given = [("--arch", arch != nil), ("--dtype", dtype != nil), ("--tensor-type", !tensorTypes.isEmpty),
+                         ("--ternary-scale", ternaryScale != "auto"),
                          ("--tokenizer", tokenizer != nil), ("--n-heads", nHeads != nil), ("--n-kv-heads", nKvHeads != nil),
                          ("--context-length", contextLength != nil), ("--norm-eps", normEps != nil)]
             if let (flag, _) = given.first(where: { $0.1 }) {
@@ -77,7 +87,8 @@ struct LMConvert: BitGPTCommand {
         var options = Converter.Options()
         options.layout = arch.flatMap { CheckpointLayout(rawValue: $0) }
         options.precision = PrecisionPolicy(linear: dtype.flatMap { DType(name: $0) },
-                                            rules: try tensorTypes.map { s throws in try TensorTypeRule(parsing: s) })
+                                            rules: try tensorTypes.map { s throws in try TensorTypeRule(parsing: s) },
+                                            ternaryScale: TernaryScaleRule(rawValue: ternaryScale))
         options.tokenizer = tokenizer
         options.name = name
         options.overrides = HyperOverrides(nHeads: nHeads, nKVHeads: nKvHeads, contextLength: contextLength, normEps: normEps)

@@ -19,6 +19,15 @@ struct LMQuantize: BitGPTCommand {
             The output may not be the input file (by any path or link) unless --in-place is given: \
             then the input is rewritten through a temporary file, renamed over it when complete.
 
+            Float weights going to ternary (t2, t1) keep the absmean codes; their scale γ follows \
+            --ternary-scale. auto (the default) keeps the exact γ of weights that already are \
+            ternary, {-a, 0, +a} ("exact" in the table, zero error); otherwise it uses absmean \
+            (γ = mean|W|, BitNet b1.58) for the linear weights of a quantization-aware model \
+            (bitlinear.enabled: BitGPT, lm-train --bitlinear), which were trained with it, and \
+            least squares (γ = mean |w| over the nonzero codes, the smallest error for those \
+            codes) for the rest. The table gives, for each such tensor, the rule used and the \
+            RMSE of every rule.
+
             Exit status: 0 on success, 1 on any error (the output is never left half-written).
             """,
         version: BitGPTVersion.string)
@@ -27,11 +36,15 @@ struct LMQuantize: BitGPTCommand {
     @Argument(help: "Output .bgpt (not needed with --dry-run or --in-place).") var output: String?
     @Option(help: "Target dtype for linear weights: int8, ternary (t2), t1, f16, bf16, f32.") var to: String
     @Option(name: .customLong("tensor-type"), help: "Per-tensor override PATTERN=TYPE; repeatable.") var tensorTypes: [String] = []
+    @Option(help: "Scale of float weights going to ternary: auto, absmean or lsq (least squares).") var ternaryScale: String = "auto"
     @Flag(help: "Print the table without writing a file.") var dryRun = false
     @Flag(help: "Rewrite the input file (atomically, through a temporary file).") var inPlace = false
 
     func validate() throws {
         guard DType(name: to) != nil else { throw ValidationError("--to \"\(to)\" is not a dtype (int8, ternary, t1, f16, bf16, f32)") }
+        if ternaryScale != "auto" && TernaryScaleRule(rawValue: ternaryScale) == nil {
+            throw ValidationError("--ternary-scale \"\(ternaryScale)\" is not auto, absmean or lsq")
+        }
         if output == nil && !dryRun && !inPlace { throw ValidationError("give an output path, --in-place, or --dry-run") }
         if inPlace && dryRun { throw ValidationError("give --in-place or --dry-run, not both") }
         if inPlace, let o = output, !OutputPath.same(o, input) {
@@ -50,7 +63,8 @@ struct LMQuantize: BitGPTCommand {
         var progress: ProgressLine?
         let report: Quantizer.Report
         do {
-            report = try Quantizer.quantize(input: input, output: destination, to: DType(name: to) ?? .i8, rules: rules) { done, total in
+            report = try Quantizer.quantize(input: input, output: destination, to: DType(name: to) ?? .i8, rules: rules,
+                                                ternaryScale: TernaryScaleRule(rawValue: ternaryScale)) { done, total in
                 if progress == nil { progress = ProgressLine("quantize", total: Double(total), unit: "tensors") }
                 progress?.update(Double(done))
             }

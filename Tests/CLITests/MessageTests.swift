@@ -39,6 +39,7 @@ struct MessageTests {
 
     @Test("--version prints the package version on every tool", arguments: [
         "lm-run", "lm-inspect", "lm-init", "lm-tokenize", "lm-convert", "lm-quantize", "lm-diff", "lm-bench", "lm-train",
+        "lm-perplexity",
     ])
     func version(tool: String) throws {
         let r = try Tools.run(tool, ["--version"])

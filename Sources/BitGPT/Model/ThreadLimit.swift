@@ -1,4 +1,4 @@
-/// The one bound on worker threads, shared by `lm-run --threads`, `lm-bench --threads` and the
+/// The one bound on worker threads, shared by `lm-run`, `lm-bench` and `lm-perplexity --threads` and the
 /// C API's `bg_context_params.n_threads`.
 public enum ThreadLimit {
     /// The most worker threads a pool may be asked for.

@@ -2,8 +2,9 @@
 ///
 /// Quantization rules (`formats/bgpt.md`, "Dtypes"):
 /// - I8: per row, `scale = max|x| / 127`, `q = clamp(round(x / scale), -127, 127)`, rounding half to even.
-/// - T2/T1: per tensor, the absmean rule of BitNet b1.58 as BitGPT computes it:
-///   `s = 1 / max(mean|W|, 1e-5)`, `t = clamp(round(W · s), -1, 1)` (half to even), `γ = 1 / s`.
+/// - T2/T1: per tensor, the codes of the absmean rule of BitNet b1.58 as BitGPT computes it:
+///   `s = 1 / max(mean|W|, 1e-5)`, `t = clamp(round(W · s), -1, 1)` (half to even); the scale γ
+///   follows a ``TernaryScaleRule``: `1 / s` (absmean), or the least-squares scale for those codes.
 /// NaN or infinite input is refused with ``FormatError/nonFinite(tensor:index:)``.
 public enum TensorEncoder {
     /// Encodes `values` (row-major, `shape`) as `dtype`.
@@ -14,9 +15,12 @@ public enum TensorEncoder {
     ///   - dtype: the stored type; quantized types are quantized here.
     ///   - name: the tensor name, for error messages.
     /// - Returns: exactly `dtype.byteSize(shape:)` bytes.
+    ///   - ternaryScale: how T2/T1 choose γ (default absmean, the rule a quantization-aware
+    ///     checkpoint was trained with; ignored for other dtypes).
     /// - Throws: ``FormatError/nonFinite(tensor:index:)`` for NaN/Inf input to a quantized type,
     ///   ``FormatError/writerMisuse(_:)`` when the count does not match the shape.
-    public static func encode(_ values: [Float], shape: [Int], as dtype: DType, name: String) throws(FormatError) -> [UInt8] {
+    public static func encode(_ values: [Float], shape: [Int], as dtype: DType, name: String,
+                              ternaryScale: TernaryScaleRule = .absmean) throws(FormatError) -> [UInt8] {
         let n = shape.reduce(1, *)
         guard values.count == n, !shape.isEmpty else {
             throw .writerMisuse("tensor \"\(name)\": \(values.count) values for shape \(shape)")
@@ -57,8 +61,8 @@ public enum TensorEncoder {
             return int8(codes: codes, scales: scales, rows: rows, cols: cols)
         case .t2, .t1:
             if let bad = values.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(tensor: name, index: bad) }
-            let (t, gamma) = ternarize(values)
-            return ternary(t, scale: gamma, rows: rows, cols: cols, as: dtype)
+            let fit = ternarize(values, rule: ternaryScale)
+            return ternary(fit.values, scale: fit.gamma, rows: rows, cols: cols, as: dtype)
         }
     }
 
@@ -70,6 +74,49 @@ public enum TensorEncoder {
         let s = 1 / max(mean, 1e-5)
         let t = w.map { Int8(max(-1, min(1, ($0 * s).rounded(.toNearestOrEven)))) }
         return (t, 1 / s)
+    }
+
+    /// Ternary codes of `w` (the absmean rule's) with γ chosen by `rule`.
+    ///
+    /// With ``TernaryScaleRule/leastSquares``, γ = Σ|wᵢ| / #{tᵢ ≠ 0} over the nonzero codes (summed
+    /// in `Double`), which minimises ‖W − γ·t‖² for these codes. On weights that already are
+    /// ternary, {−a, 0, +a}, the codes are exactly their signs and γ is exactly `a`, so the
+    /// round trip is lossless; the fit then reports ``TernaryFit/exact``.
+    public static func ternarize(_ w: [Float], rule: TernaryScaleRule) -> TernaryFit {
+        var (t, absmean) = ternarize(w)
+        guard rule == .leastSquares else { return TernaryFit(values: t, gamma: absmean, rule: rule, exact: false) }
+        if absmean <= 1e-5 {
+            // The absmean floor would zero every code of a tensor this small: threshold at half
+            // the unfloored mean instead (all codes 0 when it is 0).
+            var sum = 0.0
+            for x in w { sum += Double(abs(x)) }
+            let mean = sum / Double(max(w.count, 1))
+            t = w.map { mean > 0 ? Int8(max(-1, min(1, (Double($0) / mean).rounded(.toNearestOrEven)))) : 0 }
+        }
+        var sum = 0.0, count = 0
+        var lo = Float.infinity, hi: Float = 0, zeroMax: Float = 0
+        for i in w.indices {
+            let m = abs(w[i])
+            if t[i] == 0 { zeroMax = max(zeroMax, m); continue }
+            sum += Double(m)
+            count += 1
+            lo = min(lo, m)
+            hi = max(hi, m)
+        }
+        guard count > 0 else { return TernaryFit(values: t, gamma: absmean, rule: rule, exact: zeroMax == 0) }
+        let gamma = Float(sum / Double(count))
+        // Exactly ternary up to float rounding: one magnitude (a few ulps of spread) and zeros.
+        let tolerance = 8 * Float.ulpOfOne * hi
+        let exact = hi - lo <= tolerance && zeroMax <= tolerance
+        return TernaryFit(values: t, gamma: gamma, rule: rule, exact: exact)
+    }
+
+    /// The automatic choice of `lm-convert` and `lm-quantize`: the exact fit when `w` already is
+    /// ternary (whatever the model), otherwise the fit of `rule` (absmean for the weights of a
+    /// quantization-aware model, least squares for the rest).
+    public static func ternarizeChoosing(_ w: [Float], otherwise rule: TernaryScaleRule) -> TernaryFit {
+        let ls = ternarize(w, rule: .leastSquares)
+        return ls.exact || rule == .leastSquares ? ls : ternarize(w, rule: rule)
     }
 
     /// Packs ternary values (each -1, 0, +1) and a scale γ as T2 or T1.
@@ -104,4 +151,30 @@ public enum TensorEncoder {
         }
         return out
     }
+}
+
+/// How the scale γ of a ternary (T2/T1) tensor is chosen; the codes are the absmean rule's either way.
+public enum TernaryScaleRule: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// BitNet b1.58's absmean: γ = mean|W| (floored at 1e-5). Correct only for weights trained
+    /// with it (BitGPT, `lm-train --bitlinear`): their forward pass used exactly these γ·t.
+    case absmean
+    /// γ = Σ|wᵢ| / #{tᵢ ≠ 0}: the least-squares scale for the codes, for post-training
+    /// quantization of float weights; exact for weights that are already ternary.
+    case leastSquares = "lsq"
+
+    public var description: String { rawValue }
+}
+
+/// Codes and scale of one ternarized tensor, and how the scale was chosen.
+public struct TernaryFit: Sendable {
+    /// The codes, each −1, 0 or +1, in the input's order.
+    public var values: [Int8]
+    /// γ, the magnitude of a ±1 code.
+    public var gamma: Float
+    /// The rule that chose γ.
+    public var rule: TernaryScaleRule
+    /// Whether the input was exactly ternary (up to float rounding), so γ·t reproduces it.
+    public var exact: Bool
+    /// `exact`, or the rule's name: what `lm-quantize` prints.
+    public var label: String { exact && rule == .leastSquares ? "exact" : rule.rawValue }
 }

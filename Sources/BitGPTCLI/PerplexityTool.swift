@@ -108,9 +108,9 @@ public enum PerplexityTool {
         let text: String
         do { text = try UTF8Input.text(try readWholeFile(q.textFile, what: "--file")) } catch let e as TokenizerError { throw FileFailure(q.textFile, e) }
         let ids: [Int]
-        do { ids = try tokenizer.encode(text) } catch { throw FileFailure(q.textFile, ValidationFailure("the model's tokenizer \(error)")) }
+        do { ids = try tokenizer.encode(text) } catch { throw FileFailure(q.textFile, BadInput("the model's tokenizer \(error)")) }
         if let bad = ids.first(where: { $0 < 0 || $0 >= net.config.vocabSize }) {
-            throw FileFailure(q.textFile, ValidationFailure("encodes to token \(bad), outside the model's vocabulary of \(net.config.vocabSize)"))
+            throw FileFailure(q.textFile, BadInput("encodes to token \(bad), outside the model's vocabulary of \(net.config.vocabSize)"))
         }
 
         var reference: Transformer?   // keeps its mapped file alive, as `net` does
@@ -119,29 +119,29 @@ public enum PerplexityTool {
             do { reference = try Transformer(file: f) } catch { throw FileFailure(r, error) }
             let rc = reference!.config
             guard rc.vocabSize == net.config.vocabSize else {
-                throw FileFailure(r, ValidationFailure("the reference model has a vocabulary of \(rc.vocabSize) tokens, the model \(net.config.vocabSize); KL divergence needs the same vocabulary"))
+                throw FileFailure(r, BadInput("the reference model has a vocabulary of \(rc.vocabSize) tokens, the model \(net.config.vocabSize); KL divergence needs the same vocabulary"))
             }
             let refIds: [Int]
             do { refIds = try TokenizerFactory.make(metadata: f.metadata, vocabSize: rc.vocabSize).encode(text) } catch {
-                throw FileFailure(r, ValidationFailure("the reference model's tokenizer \(error)"))
+                throw FileFailure(r, BadInput("the reference model's tokenizer \(error)"))
             }
             if refIds != ids {
                 let at = zip(refIds, ids).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(refIds.count, ids.count)
-                throw FileFailure(r, ValidationFailure("the reference model's tokenizer encodes the text differently (from token \(at)); KL divergence needs the same tokenizer"))
+                throw FileFailure(r, BadInput("the reference model's tokenizer encodes the text differently (from token \(at)); KL divergence needs the same tokenizer"))
             }
         }
 
         let context = min(net.config.contextLength, reference?.config.contextLength ?? .max)
         let window = q.window ?? context
         guard window >= 2 && window <= context else {
-            throw ValidationFailure("--context \(window): a window must be 2 to \(context) tokens (the context length)")
+            throw BadInput("--context \(window): a window must be 2 to \(context) tokens (the context length)")
         }
         let stride = q.stride ?? max(1, window / 2)
         guard stride >= 1 && stride < window else {
-            throw ValidationFailure("--stride \(stride): it must be 1 to \(window - 1) (below the window of \(window), so each scored token has one before it)")
+            throw BadInput("--stride \(stride): it must be 1 to \(window - 1) (below the window of \(window), so each scored token has one before it)")
         }
         guard ids.count >= window else {
-            throw FileFailure(q.textFile, ValidationFailure("the text has \(ids.count) tokens, shorter than one window of \(window); give a longer text or a smaller --context"))
+            throw FileFailure(q.textFile, BadInput("the text has \(ids.count) tokens, shorter than one window of \(window); give a longer text or a smaller --context"))
         }
         let evaluator = try PerplexityEvaluator(model: net, reference: reference, pool: WorkerPool(threads: q.threads), window: window)
         let clock = ContinuousClock()

@@ -2,7 +2,7 @@ import BitGPT
 
 /// One function per checkpoint layout: each fills the context's table and returns the configuration.
 extension CheckpointMapper {
-    /// karpathy/nanoGPT `model.py` (seed-projects §2.1–2.2).
+    /// karpathy/nanoGPT `model.py`.
     static func nanogpt(_ c: inout MappingContext) throws(ConvertError) -> ModelConfig {
         let wte = try c.dims("transformer.wte.weight", 2), wpe = try c.dims("transformer.wpe.weight", 2)
         let L = c.countLayers("transformer.h.")
@@ -36,7 +36,7 @@ extension CheckpointMapper {
         return H
     }
 
-    /// bananya-ml/BitGPT `bitgpt/bitgpt.py`, the ternary model (seed-projects §1.3–1.5).
+    /// bananya-ml/BitGPT `bitgpt/bitgpt.py`, the ternary model.
     static func bitgpt(_ c: inout MappingContext) throws(ConvertError) -> ModelConfig {
         if c.names.contains("blocks.0.ln1.weight") {
             throw .mapping("this is BitGPT's float baseline (gpt/gpt.py, block LayerNorms), not the ternary bitgpt/ model: use --arch \(CheckpointLayout.bitgptFloat.rawValue)")
@@ -68,7 +68,7 @@ extension CheckpointMapper {
         return config
     }
 
-    /// bananya-ml/BitGPT `gpt/gpt.py` `GPTLanguageModel`, the float baseline (seed-projects §1.2, §1.5).
+    /// bananya-ml/BitGPT `gpt/gpt.py` `GPTLanguageModel`, the float baseline.
     ///
     /// A gpt2-family model: pre-LayerNorm blocks, ReLU MLP, untied classifier with bias. The
     /// per-head `query`/`key`/`value` Linears are joined into one fused `attn_qkv` (all query heads
@@ -100,7 +100,7 @@ extension CheckpointMapper {
         return config
     }
 
-    /// soumyadip1995/BabyGPT `train/babygpt_trainer.py` `BabyGPTmodel`, a bare state_dict (seed-projects §5.1).
+    /// soumyadip1995/BabyGPT `train/babygpt_trainer.py` `BabyGPTmodel`, a bare state_dict.
     ///
     /// A gpt2-family model with two quirks of that script, kept as metadata: the MLP's GELU comes
     /// after the down projection (`model.ffn_activation_position = output`), and `forward` runs the
@@ -137,7 +137,7 @@ extension CheckpointMapper {
         return config
     }
 
-    /// soumyadip1995/BabyGPT `train/llama_trainer.py` (seed-projects §5.2): refused.
+    /// soumyadip1995/BabyGPT `train/llama_trainer.py`: refused.
     ///
     /// Its attention re-assembles the heads with `transpose(1, 2)` and a reshape to (B, T, C)
     /// twice. For more than one token the second one permutes the (T, C) output across positions,
@@ -147,7 +147,7 @@ extension CheckpointMapper {
         throw .mapping("BabyGPT llama_trainer.py model refused: its attention output is transposed and reshaped twice, which mixes positions (each output depends on later tokens and on the sequence length), so no causal runtime can reproduce it")
     }
 
-    /// CohleM/lilLM (seed-projects §3.1–3.2).
+    /// CohleM/lilLM.
     static func lillm(_ c: inout MappingContext) throws(ConvertError) -> ModelConfig {
         let emb = try c.dims("tok_emb.weight", 2)
         let L = c.countLayers("transformer_blocks.")
@@ -175,7 +175,7 @@ extension CheckpointMapper {
         return config
     }
 
-    /// andrewdalpino/LightGPT (seed-projects §4.1–4.2).
+    /// andrewdalpino/LightGPT.
     static func lightgpt(_ c: inout MappingContext) throws(ConvertError) -> ModelConfig {
         let emb = try c.dims("token_embeddings.weight", 2)
         let L = c.countLayers("body.")
@@ -206,7 +206,7 @@ extension CheckpointMapper {
         return config
     }
 
-    /// karpathy/llama2.c `model.py` state dicts and `model.bin` exports (seed-projects §6.1–6.2).
+    /// karpathy/llama2.c `model.py` state dicts and `model.bin` exports.
     static func llama2c(_ c: inout MappingContext) throws(ConvertError) -> ModelConfig {
         let emb = try c.dims("tok_embeddings.weight", 2)
         let L = c.countLayers("layers.")

@@ -125,8 +125,8 @@ struct MappingContext {
 ///
 /// Each layout has a function (`CheckpointMapper+Layouts.swift`) that builds a table from .bgpt
 /// names (`formats/bgpt.md` "Tensor names") to source names and a configuration from the recorded
-/// hyper-parameters and the tensor shapes (`../shared/reference/seed-projects.md` §1.2–1.5, 2.1–2.2,
-/// 3.1–3.2, 4.1–4.2, 5.1–5.2, 6.1–6.2). Linear weights keep PyTorch's `(out, in)` order, so nothing
+/// hyper-parameters and the tensor shapes, as each project's model code defines them (cited at each
+/// layout's function). Linear weights keep PyTorch's `(out, in)` order, so nothing
 /// is transposed. Every source tensor must be claimed by the table, be a known buffer (causal
 /// masks, RoPE tables), or be the tied copy of the embedding; anything else, and any tensor the
 /// architecture needs but the source lacks, is an error that lists the names.

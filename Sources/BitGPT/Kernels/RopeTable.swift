@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Precomputed RoPE rotations for every position of the context: `cos` and `sin` of
-/// `pos · θ^(−2i/head_dim)` for pair `i < head_dim/2` (seed-projects §7.1).
+/// `pos · θ^(−2i/head_dim)` for pair `i < head_dim/2`.
 ///
 /// Angles are computed in `Double` and rounded once to `Float`, so the table does not depend on a
 /// platform's single-precision `cos`. The NumPy reference (`tools/reference.py`) builds it the same way.

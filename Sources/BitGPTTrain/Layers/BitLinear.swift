@@ -1,4 +1,4 @@
-/// Per-matrix absmean ternary fake-quantization of BitNet b1.58 (seed-projects §1.4, `formats/bgpt.md`
+/// Per-matrix absmean ternary fake-quantization of BitNet b1.58 (`formats/bgpt.md`
 /// "Ternary scale rule"): `s = 1/max(mean|W|, 1e-5)`, `t = clamp(round_half_even(W·s), −1, 1)`,
 /// `out = t · γ` with `γ = 1/s`.
 ///
@@ -20,7 +20,7 @@ public func weightQuantForward(_ out: UnsafeMutablePointer<Float>, _ w: UnsafePo
     return gamma
 }
 
-/// Per-token absmax int8 fake-quantization of BitLinear activations (seed-projects §1.4):
+/// Per-token absmax int8 fake-quantization of BitLinear activations:
 /// `a = 127/max(max|x|, 1e-5)`, `out = clamp(round_half_even(x·a), −128, 127) / a`.
 /// Shapes: out, inp (N, C).
 public func activationQuantForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, n: Int, c: Int) {

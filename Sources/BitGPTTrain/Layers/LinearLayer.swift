@@ -2,7 +2,7 @@ import BitGPT
 
 /// Where one linear layer's parameters and saved activations live, and its forward/backward.
 ///
-/// A plain layer computes `out = x · Wᵀ + b`. A BitLinear layer (seed-projects §1.4) first
+/// A plain layer computes `out = x · Wᵀ + b`. A BitLinear layer first
 /// applies its own RMSNorm with gain (when `bitlinear.norm`), then fake-quantizes the input per
 /// token to int8 and uses the ternary fake-quantized weight `W̃` (computed once per step into the
 /// model's `qweights` buffer): `out = x̃ · W̃ᵀ + b`. The backward uses the straight-through

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The cos/sin tables of rotary position embedding: `angle(t, i) = t · θ^(−2i/hd)` for
-/// t < T, i < hd/2, as llama2.c's `precompute_freqs_cis` (seed-projects §6.1, §7.1).
+/// t < T, i < hd/2, as llama2.c's `precompute_freqs_cis`.
 ///
 /// - Returns: (cos, sin), each (T, hd/2) row-major.
 public func ropeTables(contextLength t: Int, headDim hd: Int, theta: Float) -> (cos: [Float], sin: [Float]) {

@@ -76,21 +76,10 @@ struct ChatTests {
             return
         }
         let expected = try Self.replies(kvType: .f16, maxNewTokens: 12)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bin)
-        p.arguments = [ReferenceHarness.root.appendingPathComponent("models/shakespeare-bpe-llama-t2.bgpt").path, "--chat",
-                       "--temperature", "0", "-n", "12", "-t", "1"]
-        let input = Pipe(), out = Pipe(), err = Pipe()
-        p.standardInput = input
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        input.fileHandleForWriting.write(Data((Self.lines.joined(separator: "\n") + "\n").utf8))
-        try input.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(String(decoding: e, as: UTF8.self))")
-        #expect(String(decoding: o, as: UTF8.self) == expected.map { $0 + "\n" }.joined())
+        let r = try Self.run(bin, [ReferenceHarness.root.appendingPathComponent("models/shakespeare-bpe-llama-t2.bgpt").path, "--chat",
+                                   "--temperature", "0", "-n", "12", "-t", "1"], stdin: Self.lines.joined(separator: "\n") + "\n")
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out == expected.map { $0 + "\n" }.joined())
     }
 
     @Test("lm-run --chat refuses prompt flags, and reports a message the tokenizer cannot take")
@@ -103,20 +92,26 @@ struct ChatTests {
         let model = ReferenceHarness.root.appendingPathComponent("models/shakespeare-char-t2.bgpt").path
         let flags = try ToolRunner.run(bin, [model, "--chat", "--prompt", "x"])
         #expect(flags.status == 1 && flags.stderr.contains("--prompt does not apply to --chat"))
+        let r = try Self.run(bin, [model, "--chat", "-n", "5", "-t", "1"], stdin: "what ho\nthe sign < is not in the vocabulary\nfare well\n")
+        #expect(r.status == 1)
+        #expect(r.err.contains("stdin line 2:") && r.err.contains("message skipped"))
+        #expect(r.out.split(separator: "\n", omittingEmptySubsequences: false).count == 3)  // two replies
+    }
+
+    /// Runs `bin` with `stdin` piped in.
+    static func run(_ bin: String, _ args: [String], stdin: String) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: bin)
-        p.arguments = [model, "--chat", "-n", "5", "-t", "1"]
+        p.arguments = args
         let input = Pipe(), out = Pipe(), err = Pipe()
         p.standardInput = input
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        input.fileHandleForWriting.write(Data("what ho\nthe sign < is not in the vocabulary\nfare well\n".utf8))
+        input.fileHandleForWriting.write(Data(stdin.utf8))
         try input.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        #expect(p.terminationStatus == 1)
-        #expect(e.contains("stdin line 2:") && e.contains("message skipped"))
-        #expect(String(decoding: o, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).count == 3)  // two replies
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 }

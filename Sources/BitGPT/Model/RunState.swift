@@ -32,6 +32,8 @@ public final class RunState {
     let att: AlignedBuffer<Float>    // (heads, contextLength) attention scores, one row per head
     /// Element type of the two caches.
     public let kvType: KVCacheType
+    /// Whether the state has a KV cache (false: activations only, for batched passes).
+    public let hasKVCache: Bool
     /// Keys, transposed per head: (scheduled layers, kvHeads, headDim, contextLength) of `kvType`.
     let keyCache: AlignedBuffer<UInt8>
     /// Values: (scheduled layers, contextLength, kvDim) of `kvType`.
@@ -43,6 +45,12 @@ public final class RunState {
     let acc: AlignedBuffer<Int32>    // max(maxTokens · maxRows, vocab)
     /// Logits of the last token of the latest forward pass, (vocab).
     public let logits: AlignedBuffer<Float>
+    /// Logits of several sequences' last tokens in a batched pass, (logitRows, vocab); one element when logitRows is 1.
+    let rowLogits: AlignedBuffer<Float>
+    /// Rows of `rowLogits`: how many sequences' logits one classifier call of a batched pass computes.
+    public let logitRows: Int
+    /// Forward passes run with this state's activation buffers (each one run of the layer loop).
+    public internal(set) var passes = 0
 
     /// Allocates a state for `model`.
     ///
@@ -50,7 +58,11 @@ public final class RunState {
     ///   - config: the model's configuration.
     ///   - maxTokens: batch capacity for prompt processing (default: the context length, capped at 512).
     ///   - kvType: element type of the KV cache.
-    public init(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32) {
+    ///   - logitRows: sequences whose logits a batched pass computes in one classifier call (≥ 1;
+    ///     more than one allocates `logitRows · vocab` floats).
+    ///   - kvCache: false for a state that only holds a batched pass's activations
+    ///     (``Transformer/forward(spans:state:pool:)``), whose sequences bring their own caches.
+    public init(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32, logitRows: Int = 1, kvCache: Bool = true) {
         let T = c.contextLength, D = c.dim, H = c.hiddenDim
         let n = max(1, min(maxTokens ?? min(T, 512), T))
         self.maxTokens = n
@@ -65,8 +77,9 @@ public final class RunState {
         hb = AlignedBuffer(count: n * 2 * H)
         att = AlignedBuffer(count: c.nHeads * T)
         self.kvType = kvType
-        keyCache = AlignedBuffer(count: c.scheduledLayers * T * kvDim * kvType.byteSize)
-        valueCache = AlignedBuffer(count: c.scheduledLayers * T * kvDim * kvType.byteSize)
+        hasKVCache = kvCache
+        keyCache = AlignedBuffer(count: kvCache ? c.scheduledLayers * T * kvDim * kvType.byteSize : 0)
+        valueCache = AlignedBuffer(count: kvCache ? c.scheduledLayers * T * kvDim * kvType.byteSize : 0)
         embedCodes = AlignedBuffer(count: D)
         let maxCols = max(D, H)
         xn = AlignedBuffer(count: n * maxCols)
@@ -74,22 +87,28 @@ public final class RunState {
         scales = AlignedBuffer(count: n)
         acc = AlignedBuffer(count: max(n * max(D + 2 * kvDim, 2 * H), c.vocabSize))
         logits = AlignedBuffer(count: c.vocabSize)
+        self.logitRows = max(logitRows, 1)
+        rowLogits = AlignedBuffer(count: self.logitRows > 1 ? self.logitRows * c.vocabSize : 1)
     }
 
     /// Bytes a state for `config` allocates (activations, KV cache, scratch, logits).
     ///
     /// - Parameters:
     ///   - config: the model's configuration.
-    ///   - maxTokens: batch capacity, as for ``init(config:maxTokens:kvType:)``.
+    ///   - maxTokens: batch capacity, as for ``init(config:maxTokens:kvType:logitRows:kvCache:)``.
     ///   - kvType: element type of the KV cache.
+    ///   - logitRows: as for ``init(config:maxTokens:kvType:logitRows:kvCache:)``.
+    ///   - kvCache: as for ``init(config:maxTokens:kvType:logitRows:kvCache:)``.
     /// - Returns: the byte count (saturating, so hostile sizes cannot overflow).
-    public static func byteCount(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32) -> Int {
+    public static func byteCount(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32, logitRows: Int = 1,
+                                 kvCache: Bool = true) -> Int {
         let T = c.contextLength, D = c.dim, H = c.hiddenDim
         let n = max(1, min(maxTokens ?? min(T, 512), T))
         let kvDim = c.nKVHeads * c.headDim
         let floats = [n * D * 3, n * (D + 2 * kvDim), 2 * n * H, c.nHeads * T, n * max(D, H),
-                      max(n * max(D + 2 * kvDim, 2 * H), c.vocabSize), c.vocabSize]
-        let cache = [2, c.scheduledLayers, T, kvDim, kvType.byteSize].reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+                      max(n * max(D + 2 * kvDim, 2 * H), c.vocabSize), c.vocabSize,
+                      logitRows > 1 ? logitRows.multipliedReportingOverflow(by: c.vocabSize).overflow ? Int.max / 8 : logitRows * c.vocabSize : 1]
+        let cache = !kvCache ? 0 : [2, c.scheduledLayers, T, kvDim, kvType.byteSize].reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
         return floats.reduce(cache) { total, f in
             let (b, o1) = f.multipliedReportingOverflow(by: 4)
             let (sum, o2) = total.addingReportingOverflow(b)
@@ -119,5 +138,27 @@ public final class RunState {
     var linearScratch: LinearScratch {
         LinearScratch(xn: xn.pointer, q: qcodes.pointer, scales: scales.pointer, acc: acc.pointer,
                       maxTokens: maxTokens, accCapacity: acc.count)
+    }
+}
+
+/// A run of consecutive tokens of one sequence: one part of a batched forward pass
+/// (``Transformer/forward(spans:state:pool:)``), with its own positions and KV cache.
+public struct SequenceSpan {
+    /// Token ids, each `< vocab` (at least one).
+    public var tokens: UnsafeBufferPointer<Int>
+    /// Position of the first token; positions `0 ..< startPos` must be in `cache`.
+    public var startPos: Int
+    /// The sequence's state: its KV cache receives the new keys and values, and its ``RunState/logits``
+    /// the last token's logits when `wantsLogits`.
+    public var cache: RunState
+    /// Whether to compute the logits of the last token.
+    public var wantsLogits: Bool
+
+    /// A span.
+    public init(tokens: UnsafeBufferPointer<Int>, startPos: Int, cache: RunState, wantsLogits: Bool = true) {
+        self.tokens = tokens
+        self.startPos = startPos
+        self.cache = cache
+        self.wantsLogits = wantsLogits
     }
 }

@@ -1,0 +1,217 @@
+import Foundation
+
+/// Generates up to `slots` sequences at once, one token for every decoding sequence per ``step()``.
+///
+/// Each slot has its own KV cache and ``Sampler``. A slot produces, token for token, what `lm-run`
+/// (``Generator`` and ``Sampler``) produces for the same prompt ids, settings and seed, whatever
+/// the other slots are doing: BitLinear quantizes activations per token and every kernel computes
+/// a row the same way whichever rows share its call, so batching changes no logit. That includes
+/// ``Generator``'s rules: a prompt longer than the context keeps its last `context_length` tokens,
+/// and each token past the context re-runs the last `context_length` tokens as a fresh window
+/// (here as prompt work, in chunks).
+///
+/// A step does, in order:
+/// 1. one forward pass over the next token of every decoding slot, plus up to `prefillChunk`
+///    pending prompt tokens of one admitted slot (the one waiting longest);
+/// 2. for every slot whose logits are ready, one draw: a ``SequenceEvent/token(_:)`` event, then
+///    ``SequenceEvent/finished(_:)`` if it was a stop token or the last allowed one.
+///
+/// Not thread-safe: one thread owns a decoder. The model may be shared with other decoders.
+public final class BatchDecoder {
+    /// Most alternatives a request may ask for in ``SequenceRequest/topLogprobs``.
+    public static let maxTopLogprobs = 20
+
+    /// The model.
+    public let model: Transformer
+    /// Threads.
+    public let pool: WorkerPool
+    /// Prompt tokens of one slot run per step, at most.
+    public let prefillChunk: Int
+    /// Element type of the slots' KV caches.
+    public let kvType: KVCacheType
+    private var slotList: [Slot]
+    private var pendingEvents: [(slot: Int, event: SequenceEvent)] = []
+    private var nextTicket = 0
+    private let raw: AlignedBuffer<Float>  // (vocab) the raw logits of the slot being sampled
+    /// Forward passes run so far (each one call of the layer loop, whatever the number of slots).
+    public private(set) var forwardPasses = 0
+
+    /// One sequence's state.
+    private final class Slot {
+        let cache: RunState
+        var active = false
+        var request = SequenceRequest(prompt: [], maxNewTokens: 0)
+        var sampler: Sampler?
+        var tokens: [Int] = []    // prompt (cropped) and every drawn token fed back, as Generator.tokens
+        var base = 0              // index in `tokens` of cache position 0
+        var fed = 0               // tokens[base..<fed] are in the cache
+        var drawn = 0
+        var prefilling = false    // the pending tokens are prompt work (a prompt or a refilled window)
+        var ticket = 0            // order of prompt work
+        var endNow = false        // finish with .length at the next step without running (maxNewTokens 0)
+        init(cache: RunState) { self.cache = cache }
+    }
+
+    /// Creates a decoder and allocates every slot's KV cache.
+    ///
+    /// - Parameters:
+    ///   - model: the model.
+    ///   - pool: threads.
+    ///   - slots: sequences at once (≥ 1).
+    ///   - kvType: element type of the KV caches (`lm-run`'s default is F16).
+    ///   - prefillChunk: prompt tokens run per step (≥ 1).
+    /// - Throws: ``InferenceError/unsupported(_:)`` when the caches and buffers would need more than
+    ///   the machine's physical memory, or for a slot or chunk count below 1.
+    public init(model: Transformer, pool: WorkerPool, slots: Int, kvType: KVCacheType, prefillChunk: Int = 64) throws {
+        guard slots >= 1 else { throw InferenceError.unsupported("a batch decoder needs at least one slot") }
+        guard prefillChunk >= 1 else { throw InferenceError.unsupported("the prefill chunk must be at least one token") }
+        let c = model.config
+        let per = RunState.byteCount(config: c, maxTokens: prefillChunk, kvType: kvType)
+        let (need, over) = per.multipliedReportingOverflow(by: slots)
+        let have = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        guard !over, need < have else {
+            throw InferenceError.unsupported("\(slots) slots with a context of \(c.contextLength) need \(need >> 20) MiB, more than this machine's \(have >> 20) MiB")
+        }
+        self.model = model
+        self.pool = pool
+        self.kvType = kvType
+        self.prefillChunk = prefillChunk
+        slotList = (0..<slots).map { _ in Slot(cache: RunState(config: c, maxTokens: prefillChunk, kvType: kvType)) }
+        raw = AlignedBuffer(count: c.vocabSize)
+    }
+
+    /// Number of slots.
+    public var slots: Int { slotList.count }
+    /// Slots a request can be admitted to now.
+    public var freeSlots: Int { slotList.reduce(0) { $0 + ($1.active ? 0 : 1) } }
+    /// Slots holding a sequence (prompt work, decoding, or a finish not yet reported).
+    public var activeSlots: Int { slots - freeSlots }
+
+    /// Puts a request into a free slot; its prompt runs in the following steps.
+    ///
+    /// - Parameter request: the sequence.
+    /// - Returns: the slot id, `0..<slots`; events of this sequence carry it.
+    /// - Throws: ``BatchDecoderError/noFreeSlot(slots:)``, or ``BatchDecoderError/invalidRequest(_:)``
+    ///   for an empty prompt, a token id outside the vocabulary, a negative `maxNewTokens`, bad
+    ///   sampling settings, or `topLogprobs` outside `0...maxTopLogprobs`.
+    public func admit(_ request: SequenceRequest) throws -> Int {
+        let c = model.config, V = c.vocabSize
+        guard !request.prompt.isEmpty else { throw BatchDecoderError.invalidRequest("the prompt is empty (give at least one token)") }
+        if let bad = request.prompt.first(where: { $0 < 0 || $0 >= V }) {
+            throw BatchDecoderError.invalidRequest("prompt token id \(bad) is outside the vocabulary (size \(V))")
+        }
+        guard request.maxNewTokens >= 0 else { throw BatchDecoderError.invalidRequest("max new tokens must not be negative") }
+        if let why = request.sampling.problem { throw BatchDecoderError.invalidRequest(why) }
+        guard (0...BatchDecoder.maxTopLogprobs).contains(request.topLogprobs) else {
+            throw BatchDecoderError.invalidRequest("top logprobs must be in 0...\(BatchDecoder.maxTopLogprobs)")
+        }
+        guard let id = slotList.firstIndex(where: { !$0.active }) else { throw BatchDecoderError.noFreeSlot(slots: slots) }
+        let s = slotList[id]
+        s.active = true
+        s.request = request
+        s.sampler = Sampler(vocabSize: V, options: request.sampling.options, seed: request.sampling.seed)
+        s.tokens = Array(request.prompt.suffix(c.contextLength))
+        s.base = 0
+        s.fed = 0
+        s.drawn = 0
+        s.prefilling = request.maxNewTokens > 0
+        s.endNow = request.maxNewTokens == 0
+        s.ticket = nextTicket
+        nextTicket += 1
+        return id
+    }
+
+    /// Ends the sequence in `slot` and frees the slot at once; the next ``step()`` reports
+    /// `.finished(.cancelled)` for it, first among its events (before any event of a request
+    /// admitted to the same slot meanwhile). A free slot or an id out of range is ignored.
+    public func cancel(slot: Int) {
+        guard slotList.indices.contains(slot), slotList[slot].active else { return }
+        release(slotList[slot])
+        pendingEvents.append((slot, .finished(.cancelled)))
+    }
+
+    /// Runs one forward pass (prompt work and one token per decoding slot) and draws one token for
+    /// every slot whose logits are ready.
+    ///
+    /// - Returns: the events of this step in slot order (cancellations first); empty when idle.
+    /// - Throws: ``InferenceError`` only on an internal inconsistency; the decoder is then unusable.
+    public func step() throws -> [(slot: Int, event: SequenceEvent)] {
+        var events = pendingEvents
+        pendingEvents = []
+        for (i, s) in slotList.enumerated() where s.active && s.endNow {
+            release(s)
+            events.append((i, .finished(.length)))
+        }
+        try runForward()
+        for (i, s) in slotList.enumerated() where s.active && !s.prefilling && s.fed == s.tokens.count {
+            let (event, end) = draw(s)
+            events.append((i, .token(event)))
+            if let reason = end {
+                release(s)
+                events.append((i, .finished(reason)))
+            }
+        }
+        return events
+    }
+
+    // MARK: - Internals
+
+    /// The spans of this step's pass: one token per decoding slot, and a chunk of the oldest prompt work.
+    private func runForward() throws {
+        let T = model.config.contextLength
+        var spans: [(slot: Slot, count: Int)] = []
+        for s in slotList where s.active && !s.prefilling && s.fed == s.tokens.count - 1 { spans.append((s, 1)) }
+        if let p = slotList.filter({ $0.active && $0.prefilling }).min(by: { $0.ticket < $1.ticket }) {
+            spans.append((p, min(prefillChunk, p.tokens.count - p.fed)))
+        }
+        guard !spans.isEmpty else { return }
+        for (s, n) in spans {
+            let start = s.fed - s.base
+            precondition(start + n <= T)
+            try s.tokens.withUnsafeBufferPointer { b in
+                try model.forward(UnsafeBufferPointer(rebasing: b[s.fed ..< s.fed + n]), startPos: start, state: s.cache, pool: pool)
+            }
+            forwardPasses += 1
+            s.fed += n
+            if s.fed == s.tokens.count { s.prefilling = false }
+        }
+    }
+
+    /// Draws the next token of `s` from its logits and feeds it back unless the sequence ends.
+    ///
+    /// - Returns: the token's event, and why the sequence ends (a stop token, or the last allowed token) or nil.
+    private func draw(_ s: Slot) -> (TokenEvent, FinishReason?) {
+        let V = model.config.vocabSize, logits = s.cache.logits.pointer
+        raw.pointer.update(from: logits, count: V)
+        let lse = TokenLogprobs.logSumExp(raw.pointer, count: V)
+        let top = TokenLogprobs.top(raw.pointer, count: V, k: s.request.topLogprobs, lse: lse)
+        let next = s.tokens.withUnsafeBufferPointer { s.sampler!.sample(logits, recent: $0) }
+        s.drawn += 1
+        let event = TokenEvent(token: next, logprob: raw.pointer[next] - lse, topLogprobs: top)
+        let end: FinishReason? = s.request.stopTokens.contains(next) ? .stop : s.drawn >= s.request.maxNewTokens ? .length : nil
+        if end == nil { feed(next, to: s) }
+        return (event, end)
+    }
+
+    /// Appends a drawn token: the next pass runs it at the next position, or, past the context,
+    /// re-runs the last `context_length` tokens from position 0 (``Generator/append(_:)``).
+    private func feed(_ token: Int, to s: Slot) {
+        let T = model.config.contextLength
+        s.tokens.append(token)
+        if s.tokens.count > T {
+            s.base = s.tokens.count - T
+            s.fed = s.base
+            s.prefilling = true
+            s.ticket = nextTicket
+            nextTicket += 1
+        }
+    }
+
+    private func release(_ s: Slot) {
+        s.active = false
+        s.sampler = nil
+        s.tokens = []
+        s.prefilling = false
+        s.endNow = false
+    }
+}

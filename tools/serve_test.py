@@ -404,14 +404,16 @@ def test_queue_full():
 
 def test_disconnect_frees_slot():
     """A client that goes away mid-stream frees its slot: the next request is served at once."""
-    with Server("--parallel", "1", "--ctx-size", "100000") as s:
-        sock = socket.create_connection((s.host, s.port))
+    with Server("--parallel", "1", "--ctx-size", "100000", "--max-tokens-cap", "100000") as s:
+        sock = socket.create_connection((s.host, s.port), timeout=60)
         body = json.dumps({"prompt": "A", "max_tokens": 90000, "stream": True, "seed": 5}).encode()
         sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
                      + str(len(body)).encode() + b"\r\n\r\n" + body)
         got = b""
         while got.count(b"data: ") < 3:
-            got += sock.recv(4096)
+            more = sock.recv(4096)
+            assert more, got
+            got += more
         assert s.metrics().get("lm_busy_slots") == 1.0
         sock.close()
         deadline = time.time() + 30
@@ -492,7 +494,7 @@ def test_sigterm():
         assert finish == "length", finish
         assert s.proc.wait(timeout=60) == 0
     # A stream longer than --timeout is cancelled at the deadline, and the exit status is still 0.
-    with Server("--timeout", "1", "--ctx-size", "1000000") as s:
+    with Server("--timeout", "1", "--ctx-size", "1000000", "--max-tokens-cap", "1000000") as s:
         c = http.client.HTTPConnection(s.host, s.port, timeout=300)
         c.request("POST", "/v1/completions", body=json.dumps({"prompt": "A", "max_tokens": 900000, "stream": True, "seed": 1}),
                   headers={"Content-Type": "application/json"})

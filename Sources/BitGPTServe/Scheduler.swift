@@ -157,7 +157,7 @@ final class Scheduler: @unchecked Sendable {
             metrics.busySlots.set(Double(decoder.activeSlots))
             if decoder.activeSlots == 0 && bySlot.isEmpty {
                 rate.idle()
-                metrics.tokensPerSecond.set(0)
+                metrics.tokensPerSecond.set(0.0)
                 if stopping { condition.unlock(); return }
                 condition.wait()
                 condition.unlock()

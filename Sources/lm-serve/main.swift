@@ -61,7 +61,7 @@ struct LMServe: BitGPTCommand {
         let served: ServedModel
         do { served = try ServedModel(path: model, ctxSize: ctxSize) } catch { throw FileFailure(model, error) }
 
-        var logger = Logger(label: "lm-serve", factory: StreamLogHandler.standardError)
+        var logger = Logger(label: "lm-serve", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .info
         let failure = FailureBox()
         let done = DispatchSemaphore(value: 0)

@@ -366,6 +366,16 @@ def test_endpoints():
         assert st == 200 and len(out["tokens"]) == 5, out
         st, _, back = s.post("/detokenize", {"tokens": out["tokens"]})
         assert st == 200 and back["content"] == "To be", back
+        # Logprobs: one entry per token, the chosen token's text adds up to the text, alternatives
+        # most likely first; greedy decoding picks the most likely one.
+        st, _, out = s.post("/v1/completions", {"prompt": "KING:", "max_tokens": 8, "temperature": 0, "logprobs": 3})
+        lp = out["choices"][0]["logprobs"]
+        assert st == 200 and len(lp["tokens"]) == 8 == out["usage"]["completion_tokens"], out
+        assert "".join(lp["tokens"]) == out["choices"][0]["text"]
+        for tok, val, top in zip(lp["tokens"], lp["token_logprobs"], lp["top_logprobs"]):
+            vals = list(top.values())
+            assert len(top) == 3 and vals == sorted(vals, reverse=True) and val <= 0, top
+            assert abs(top[tok] - val) < 1e-6 and abs(vals[0] - val) < 1e-6, (tok, val, top)
         assert s.stop() == 0
 
 

@@ -1,3 +1,4 @@
+import BitGPT
 @testable import BitGPTServe
 import Foundation
 import Testing
@@ -67,5 +68,38 @@ struct ServeUnitTests {
         #expect(o["s"] == .null)
         #expect(throws: APIError.self) { try JSONValue.parseObject(Array("[1]".utf8)) }
         #expect(throws: APIError.self) { try JSONValue.parseObject(Array("{\"a\":".utf8)) }
+    }
+}
+
+@Suite("lm-serve text assembly")
+struct TextAssemblerTests {
+    /// A byte tokenizer (id = byte) with eos 256, hidden from the text.
+    let generation = TextGeneration(tokenizer: ByteTokenizer(vocabSize: 257, special: SpecialTokens(eos: 256)))
+
+    func pieces(_ ids: [Int], stop: [String]) -> ([String], String, Bool) {
+        var a = TextAssembler(generation: generation, stop: stop, logprobs: false)
+        var out: [String] = []
+        for id in ids {
+            out.append(a.push(TokenEvent(token: id, logprob: -1)))
+            if a.stopped { break }
+        }
+        out.append(a.finish())
+        return (out, out.joined(), a.stopped)
+    }
+
+    @Test("pieces hold whole UTF-8 characters; a character split across tokens waits for its last byte")
+    func wholeCharacters() {
+        let ids = Array("aé€𝄞b".utf8).map(Int.init)
+        let (p, text, stopped) = pieces(ids, stop: [])
+        #expect(text == "aé€𝄞b" && !stopped)
+        #expect(p.filter { !$0.isEmpty } == ["a", "é", "€", "𝄞", "b"])
+    }
+
+    @Test("stop strings across tokens of split characters; eos is hidden text")
+    func stopOverBytes() {
+        let ids = Array("xé€y".utf8).map(Int.init) + [256]
+        #expect(pieces(ids, stop: ["€"]).1 == "xé")
+        #expect(pieces(ids, stop: ["€"]).2)
+        #expect(pieces(ids, stop: ["é€y!"]) == (["x"] + Array(repeating: "", count: 7) + ["é€y"], "xé€y", false))
     }
 }

@@ -39,7 +39,7 @@ struct BatchDecoderTests {
             }
             let before = dec.forwardPasses
             let events = try dec.step()
-            _ = before  // one pass per step: asserted once decoding is batched
+            #expect(dec.forwardPasses - before <= 1, "one forward pass per step")
             for (slot, event) in events {
                 guard let r = owner[slot] else { Issue.record("event for unowned slot \(slot)"); continue }
                 switch event {
@@ -113,5 +113,147 @@ struct BatchDecoderTests {
         let model = try Transformer(file: try BGPTFile(path: path))
         let T = model.config.contextLength
         try Self.check(model, Self.plan(vocab: model.config.vocabSize, context: T, newTokens: T + 6, seed: 5), kvType: kv, chunk: 5)
+    }
+
+    @Test("shipped models: every slot's tokens equal a lone Generator's", arguments: ["shakespeare-char-t2.bgpt", "shakespeare-bpe-llama-t2.bgpt"])
+    func shippedModels(name: String) throws {
+        let model = try ShippedModelTests.open(name).model
+        let T = model.config.contextLength
+        try Self.check(model, Self.plan(vocab: model.config.vocabSize, context: T, newTokens: 12, seed: 9), kvType: .f16, chunk: 16, threads: 2)
+    }
+
+    /// A random T2 model of `family` in a temporary folder (removed when `body` returns).
+    static func withModel(_ family: Family, _ body: (Transformer) throws -> Void) throws {
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/m.bgpt"
+        try RandomModel.write(config: family.config, to: path, linearType: .t2, seed: 12, std: 0.3)
+        try body(try Transformer(file: try BGPTFile(path: path)))
+    }
+
+    @Test("batched logits equal the single-sequence path bit for bit (prompt chunks and decode rows mixed)",
+          arguments: Family.all, [KVCacheType.f32, .f16])
+    func logitsBitIdentical(family: Family, kv: KVCacheType) throws {
+        try Self.withModel(family) { model in
+            let V = model.config.vocabSize, pool = WorkerPool(threads: 2)
+            let prompts = [[1, 2, 3, 4, 5], [7, 8, 9], [11]]
+            let gens = try prompts.map { _ in try Generator(model: model, pool: pool, kvType: kv) }
+            let caches = prompts.map { _ in RunState(config: model.config, maxTokens: 1, kvType: kv) }
+            // logitRows 2 < 3 sequences: the classifier runs in two groups.
+            let work = RunState(config: model.config, maxTokens: 12, kvType: kv, logitRows: 2)
+            func compare(_ what: String) {
+                for i in prompts.indices {
+                    let a = Array(UnsafeBufferPointer(start: gens[i].logits, count: V))
+                    let b = Array(UnsafeBufferPointer(start: caches[i].logits.pointer, count: V))
+                    #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "sequence \(i), \(what)")
+                }
+            }
+            var positions = prompts.map(\.count)
+            let flat = prompts.flatMap { $0 }
+            try flat.withUnsafeBufferPointer { b in
+                var spans: [SequenceSpan] = []
+                var at = 0
+                for (i, p) in prompts.enumerated() {
+                    spans.append(SequenceSpan(tokens: UnsafeBufferPointer(rebasing: b[at ..< at + p.count]), startPos: 0, cache: caches[i]))
+                    at += p.count
+                }
+                try spans.withUnsafeBufferPointer { try model.forward(spans: $0, state: work, pool: pool) }
+            }
+            for (g, p) in zip(gens, prompts) { try g.start(prompt: p) }
+            compare("prompt")
+            for step in 0..<6 {
+                let next = prompts.indices.map { (step * 31 + $0 * 17) % V }
+                try next.withUnsafeBufferPointer { b in
+                    let spans = prompts.indices.map {
+                        SequenceSpan(tokens: UnsafeBufferPointer(rebasing: b[$0 ... $0]), startPos: positions[$0], cache: caches[$0])
+                    }
+                    try spans.withUnsafeBufferPointer { try model.forward(spans: $0, state: work, pool: pool) }
+                }
+                for i in prompts.indices { try gens[i].append(next[i]); positions[i] += 1 }
+                compare("decode step \(step)")
+            }
+        }
+    }
+
+    @Test("a step with N decoding slots is one forward pass with as many parallel loops as one slot's")
+    func onePassPerStep() throws {
+        try Self.withModel(Family.all[5]) { model in
+            func loopsPerDecodeStep(slots: Int) throws -> Int {
+                let pool = WorkerPool(threads: 2)
+                let dec = try BatchDecoder(model: model, pool: pool, slots: slots, kvType: .f32, prefillChunk: 8)
+                for i in 0..<slots { _ = try dec.admit(SequenceRequest(prompt: [i + 1, 2], maxNewTokens: 10)) }
+                // Prompts run one slot per step, the first tokens are drawn as each one finishes.
+                for _ in 0..<slots { _ = try dec.step() }
+                let passes = dec.forwardPasses, loops = pool.loops
+                let events = try dec.step()
+                #expect(dec.forwardPasses == passes + 1)
+                #expect(events.count == slots)
+                #expect(events.allSatisfy { if case .token = $0.event { true } else { false } })
+                return pool.loops - loops
+            }
+            let one = try loopsPerDecodeStep(slots: 1)
+            #expect(one > 0)
+            for n in 2...4 { #expect(try loopsPerDecodeStep(slots: n) == one, "\(n) slots") }
+        }
+    }
+
+    @Test("logprobs are the log-softmax of the raw logits; greedy picks the top one")
+    func logprobs() throws {
+        try Self.withModel(Family.all[0]) { model in
+            let V = model.config.vocabSize
+            let gen = try Generator(model: model, pool: WorkerPool(threads: 1))
+            try gen.start(prompt: [3, 4])
+            let logits = Array(UnsafeBufferPointer(start: gen.logits, count: V)).map(Double.init)
+            let m = logits.max()!
+            let lse = m + log(logits.reduce(0) { $0 + exp($1 - m) })
+            let order = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+            let dec = try BatchDecoder(model: model, pool: WorkerPool(threads: 1), slots: 1, kvType: .f32)
+            _ = try dec.admit(SequenceRequest(prompt: [3, 4], maxNewTokens: 1, sampling: SamplingSettings(temperature: 0, repeatPenalty: 1.5),
+                                              topLogprobs: 3))
+            let events = try dec.step()
+            guard case let .token(t) = events.first?.event else { Issue.record("no token"); return }
+            #expect(t.topLogprobs.map(\.token) == Array(order.prefix(3)))
+            for (tok, lp) in t.topLogprobs { #expect(abs(Double(lp) - (logits[tok] - lse)) < 1e-5) }
+            #expect(abs(Double(t.logprob) - (logits[t.token] - lse)) < 1e-5)
+            if case .finished(.length) = events.last?.event {} else { Issue.record("expected .finished(.length), got \(events)") }
+        }
+    }
+
+    @Test("bad requests and settings are refused with a clear error")
+    func admitErrors() throws {
+        try Self.withModel(Family.all[0]) { model in
+            let pool = WorkerPool(threads: 1)
+            #expect(throws: InferenceError.self) { try BatchDecoder(model: model, pool: pool, slots: 0, kvType: .f32) }
+            #expect(throws: InferenceError.self) { try BatchDecoder(model: model, pool: pool, slots: 16, kvType: .f32) }
+            #expect(throws: InferenceError.self) { try BatchDecoder(model: model, pool: pool, slots: 1, kvType: .f32, prefillChunk: 0) }
+            let dec = try BatchDecoder(model: model, pool: pool, slots: 2, kvType: .f32)
+            func refused(_ r: SequenceRequest, _ needle: String) {
+                do {
+                    _ = try dec.admit(r)
+                    Issue.record("admitted a request that should fail with '\(needle)'")
+                } catch let e as BatchDecoderError {
+                    #expect(e.description.contains(needle), "\(e)")
+                } catch { Issue.record("unexpected \(error)") }
+            }
+            refused(SequenceRequest(prompt: [], maxNewTokens: 1), "empty")
+            refused(SequenceRequest(prompt: [1, 96], maxNewTokens: 1), "96")
+            refused(SequenceRequest(prompt: [-3], maxNewTokens: 1), "-3")
+            refused(SequenceRequest(prompt: [1], maxNewTokens: -1), "negative")
+            refused(SequenceRequest(prompt: [1], maxNewTokens: 1, sampling: SamplingSettings(temperature: .nan)), "temperature")
+            refused(SequenceRequest(prompt: [1], maxNewTokens: 1, sampling: SamplingSettings(topP: 0)), "top_p")
+            refused(SequenceRequest(prompt: [1], maxNewTokens: 1, topLogprobs: 21), "logprobs")
+            #expect(dec.freeSlots == 2)
+            let a = try dec.admit(SequenceRequest(prompt: [1], maxNewTokens: 5))
+            _ = try dec.admit(SequenceRequest(prompt: [2], maxNewTokens: 5))
+            #expect(dec.freeSlots == 0 && dec.activeSlots == 2)
+            refused(SequenceRequest(prompt: [1], maxNewTokens: 1), "busy")
+            dec.cancel(slot: a)
+            dec.cancel(slot: a)   // twice: ignored
+            dec.cancel(slot: 99)  // out of range: ignored
+            #expect(dec.freeSlots == 1)
+            let events = try dec.step()
+            #expect(events.filter { if case .finished(.cancelled) = $0.event { true } else { false } }.map(\.slot) == [a])
+            #expect(events.first.map { $0.slot == a } == true)
+        }
     }
 }

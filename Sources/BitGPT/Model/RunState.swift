@@ -43,6 +43,12 @@ public final class RunState {
     let acc: AlignedBuffer<Int32>    // max(maxTokens · maxRows, vocab)
     /// Logits of the last token of the latest forward pass, (vocab).
     public let logits: AlignedBuffer<Float>
+    /// Logits of several sequences' last tokens in a batched pass, (logitRows, vocab); one element when logitRows is 1.
+    let rowLogits: AlignedBuffer<Float>
+    /// Rows of `rowLogits`: how many sequences' logits one classifier call of a batched pass computes.
+    public let logitRows: Int
+    /// Forward passes run with this state's activation buffers (each one run of the layer loop).
+    public internal(set) var passes = 0
 
     /// Allocates a state for `model`.
     ///
@@ -50,7 +56,9 @@ public final class RunState {
     ///   - config: the model's configuration.
     ///   - maxTokens: batch capacity for prompt processing (default: the context length, capped at 512).
     ///   - kvType: element type of the KV cache.
-    public init(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32) {
+    ///   - logitRows: sequences whose logits a batched pass computes in one classifier call (≥ 1;
+    ///     more than one allocates `logitRows · vocab` floats).
+    public init(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32, logitRows: Int = 1) {
         let T = c.contextLength, D = c.dim, H = c.hiddenDim
         let n = max(1, min(maxTokens ?? min(T, 512), T))
         self.maxTokens = n
@@ -74,21 +82,25 @@ public final class RunState {
         scales = AlignedBuffer(count: n)
         acc = AlignedBuffer(count: max(n * max(D + 2 * kvDim, 2 * H), c.vocabSize))
         logits = AlignedBuffer(count: c.vocabSize)
+        self.logitRows = max(logitRows, 1)
+        rowLogits = AlignedBuffer(count: self.logitRows > 1 ? self.logitRows * c.vocabSize : 1)
     }
 
     /// Bytes a state for `config` allocates (activations, KV cache, scratch, logits).
     ///
     /// - Parameters:
     ///   - config: the model's configuration.
-    ///   - maxTokens: batch capacity, as for ``init(config:maxTokens:kvType:)``.
+    ///   - maxTokens: batch capacity, as for ``init(config:maxTokens:kvType:logitRows:)``.
     ///   - kvType: element type of the KV cache.
+    ///   - logitRows: as for ``init(config:maxTokens:kvType:logitRows:)``.
     /// - Returns: the byte count (saturating, so hostile sizes cannot overflow).
-    public static func byteCount(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32) -> Int {
+    public static func byteCount(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32, logitRows: Int = 1) -> Int {
         let T = c.contextLength, D = c.dim, H = c.hiddenDim
         let n = max(1, min(maxTokens ?? min(T, 512), T))
         let kvDim = c.nKVHeads * c.headDim
         let floats = [n * D * 3, n * (D + 2 * kvDim), 2 * n * H, c.nHeads * T, n * max(D, H),
-                      max(n * max(D + 2 * kvDim, 2 * H), c.vocabSize), c.vocabSize]
+                      max(n * max(D + 2 * kvDim, 2 * H), c.vocabSize), c.vocabSize,
+                      logitRows > 1 ? logitRows.multipliedReportingOverflow(by: c.vocabSize).overflow ? Int.max / 8 : logitRows * c.vocabSize : 1]
         let cache = [2, c.nLayers, T, kvDim, kvType.byteSize].reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
         return floats.reduce(cache) { total, f in
             let (b, o1) = f.multipliedReportingOverflow(by: 4)
@@ -119,5 +131,27 @@ public final class RunState {
     var linearScratch: LinearScratch {
         LinearScratch(xn: xn.pointer, q: qcodes.pointer, scales: scales.pointer, acc: acc.pointer,
                       maxTokens: maxTokens, accCapacity: acc.count)
+    }
+}
+
+/// A run of consecutive tokens of one sequence: one part of a batched forward pass
+/// (``Transformer/forward(spans:state:pool:)``), with its own positions and KV cache.
+public struct SequenceSpan {
+    /// Token ids, each `< vocab` (at least one).
+    public var tokens: UnsafeBufferPointer<Int>
+    /// Position of the first token; positions `0 ..< startPos` must be in `cache`.
+    public var startPos: Int
+    /// The sequence's state: its KV cache receives the new keys and values, and its ``RunState/logits``
+    /// the last token's logits when `wantsLogits`.
+    public var cache: RunState
+    /// Whether to compute the logits of the last token.
+    public var wantsLogits: Bool
+
+    /// A span.
+    public init(tokens: UnsafeBufferPointer<Int>, startPos: Int, cache: RunState, wantsLogits: Bool = true) {
+        self.tokens = tokens
+        self.startPos = startPos
+        self.cache = cache
+        self.wantsLogits = wantsLogits
     }
 }

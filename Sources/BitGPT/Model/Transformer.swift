@@ -181,27 +181,71 @@ public final class Transformer {
         var done = 0
         while done < tokens.count {
             let n = min(state.maxTokens, tokens.count - done)
-            let chunk = UnsafeBufferPointer(rebasing: tokens[done ..< done + n])
-            forwardChunk(chunk, startPos: startPos + done, state: state, pool: pool,
-                         allLogits: allLogits.map { $0 + done * V }, lastChunk: done + n == tokens.count)
+            let span = SequenceSpan(tokens: UnsafeBufferPointer(rebasing: tokens[done ..< done + n]), startPos: startPos + done,
+                                    cache: state, wantsLogits: done + n == tokens.count)
+            withUnsafePointer(to: span) { sp in
+                forwardChunk(UnsafeBufferPointer(start: sp, count: 1), state: state, pool: pool, allLogits: allLogits.map { $0 + done * V })
+            }
             done += n
         }
     }
 
-    /// One batch of at most `state.maxTokens` tokens.
-    private func forwardChunk(_ tokens: UnsafeBufferPointer<Int>, startPos p0: Int, state s: RunState, pool: WorkerPool,
-                              allLogits: UnsafeMutablePointer<Float>?, lastChunk: Bool) {
-        let c = config, n = tokens.count, D = c.dim, H = c.hiddenDim, hd = c.headDim
+    /// Runs several sequences in one pass: each span's tokens at its own positions, attending over
+    /// its own KV cache, with the logits of each span that wants them left in its cache's
+    /// ``RunState/logits``.
+    ///
+    /// Every row is computed exactly as ``forward(_:startPos:state:pool:allLogits:)`` computes it for
+    /// that sequence alone (activations are quantized per token and the kernels' results do not
+    /// depend on which rows share a call), so batching changes no logit. The linear layers see all
+    /// rows at once: a ternary weight is unpacked once per pass, not once per sequence.
+    /// - Parameters:
+    ///   - spans: the sequences, each with a different cache; `state.maxTokens` tokens in all at most.
+    ///   - state: the activation buffers of the pass (its own cache is not used unless a span names it).
+    ///   - pool: threads.
+    /// - Throws: ``InferenceError`` for a bad token or position, or ``InferenceError/unsupported(_:)``
+    ///   for too many tokens, an empty span, two spans sharing a cache, or a cache of another shape.
+    public func forward(spans: UnsafeBufferPointer<SequenceSpan>, state: RunState, pool: WorkerPool) throws(InferenceError) {
+        let c = config, V = c.vocabSize, kvBytes = c.nLayers * c.contextLength * c.nKVHeads * c.headDim
+        var total = 0
+        for (i, sp) in spans.enumerated() {
+            guard !sp.tokens.isEmpty else { throw .unsupported("span \(i) of a batched pass is empty") }
+            guard sp.startPos >= 0, sp.startPos + sp.tokens.count <= c.contextLength else {
+                throw .contextOverflow(position: sp.startPos + sp.tokens.count - 1, contextLength: c.contextLength)
+            }
+            for t in sp.tokens where t < 0 || t >= V { throw .tokenOutOfRange(t, vocabSize: V) }
+            guard sp.cache.contextLength == c.contextLength, sp.cache.kvHeads == c.nKVHeads, sp.cache.headDim == c.headDim,
+                  sp.cache.keyCache.count == kvBytes * sp.cache.kvType.byteSize, sp.cache.logits.count == V else {
+                throw .unsupported("span \(i)'s cache was made for another model")
+            }
+            for j in 0..<i where spans[j].cache === sp.cache { throw .unsupported("spans \(j) and \(i) share a KV cache") }
+            total += sp.tokens.count
+        }
+        guard total <= state.maxTokens else { throw .unsupported("\(total) tokens in one batched pass; the state holds \(state.maxTokens)") }
+        guard total > 0 else { return }
+        forwardChunk(spans, state: state, pool: pool, allLogits: nil)
+    }
+
+    /// One pass over the rows of `spans`, at most `state.maxTokens` in all; `allLogits` (every row's
+    /// logits) only with a single span.
+    private func forwardChunk(_ spans: UnsafeBufferPointer<SequenceSpan>, state s: RunState, pool: WorkerPool,
+                              allLogits: UnsafeMutablePointer<Float>?) {
+        let c = config, D = c.dim, H = c.hiddenDim, hd = c.headDim
+        let n = spans.reduce(0) { $0 + $1.tokens.count }
         let kvDim = c.nKVHeads * hd, qkvLd = D + 2 * kvDim
         let x = s.x.pointer, xb = s.xb.pointer, xb2 = s.xb2.pointer, qkv = s.qkv.pointer, hb = s.hb.pointer
         let scratch = s.linearScratch
+        s.passes += 1
 
-        // 1. Token (and learned position) embeddings.
-        for t in 0..<n {
-            embed(tokens[t], into: x + t * D, codes: s.embedCodes.pointer)
-            if let pe = posEmbd {
-                let row = (p0 + t) * D
-                for i in 0..<D { x[t * D + i] += pe[row + i] }
+        // 1. Token (and learned position) embeddings; row t of the pass is token i of its span.
+        var t = 0
+        for sp in spans {
+            for i in sp.tokens.indices {
+                embed(sp.tokens[i], into: x + t * D, codes: s.embedCodes.pointer)
+                if let pe = posEmbd {
+                    let row = (sp.startPos + i) * D
+                    for j in 0..<D { x[t * D + j] += pe[row + j] }
+                }
+                t += 1
             }
         }
 
@@ -222,17 +266,21 @@ public final class Transformer {
                     b.v[h].forward(qkv + D + kvDim + h * hd, ld: qkvLd, xin, n: n, scratch: scratch, pool: pool)
                 }
             }
-            // 4. RoPE on the new queries and keys, then keys and values into the cache.
-            for t in 0..<n {
-                let row = qkv + t * qkvLd
-                if let r = rope {
-                    r.rotate(row, heads: c.nHeads, position: p0 + t)
-                    r.rotate(row + D, heads: c.nKVHeads, position: p0 + t)
+            // 4. RoPE on the new queries and keys, then keys and values into each sequence's cache.
+            var t = 0
+            for sp in spans {
+                for i in sp.tokens.indices {
+                    let row = qkv + t * qkvLd, pos = sp.startPos + i
+                    if let r = rope {
+                        r.rotate(row, heads: c.nHeads, position: pos)
+                        r.rotate(row + D, heads: c.nKVHeads, position: pos)
+                    }
+                    sp.cache.cacheKeysAndValues(layer: l, position: pos, keys: row + D, values: row + D + kvDim)
+                    t += 1
                 }
-                s.cacheKeysAndValues(layer: l, position: p0 + t, keys: row + D, values: row + D + kvDim)
             }
             // 5. Causal attention, one head per work item, into xb2.
-            attention(layer: l, startPos: p0, n: n, state: s, pool: pool)
+            attention(layer: l, spans: spans, state: s, pool: pool)
             // 6. Output projection and residual.
             b.out.forward(xb, ld: D, xb2, n: n, scratch: scratch, pool: pool)
             for i in 0..<(n * D) { x[i] += xb[i] }
@@ -266,15 +314,32 @@ public final class Transformer {
             for i in 0..<(n * D) { x[i] += xb[i] }
         }
 
-        // 8. Final norm and classifier: every token if asked, else only the last one.
+        // 8. Final norm and classifier: every token if asked, else the last token of each span that wants logits.
         let V = c.vocabSize
         if let all = allLogits {
             norm(xb, x, gain: outputNorm, bias: outputNormBias, n: n)
             classifier.forward(all, ld: V, xb, n: n, scratch: scratch, pool: pool)
-            if lastChunk { s.logits.pointer.update(from: all + (n - 1) * V, count: V) }
-        } else if lastChunk {
-            norm(xb, x + (n - 1) * D, gain: outputNorm, bias: outputNormBias, n: 1)
-            classifier.forward(s.logits.pointer, ld: V, xb, n: 1, scratch: scratch, pool: pool)
+            if spans[0].wantsLogits { spans[0].cache.logits.pointer.update(from: all + (n - 1) * V, count: V) }
+            return
+        }
+        // Gather the last rows into xb2, (k, dim), then norm and classify them k ≤ logitRows at a time.
+        var k = 0
+        t = 0
+        for sp in spans {
+            t += sp.tokens.count
+            if sp.wantsLogits { (xb2 + k * D).update(from: x + (t - 1) * D, count: D); k += 1 }
+        }
+        guard k > 0 else { return }
+        norm(xb, xb2, gain: outputNorm, bias: outputNormBias, n: k)
+        if k == 1, let sp = spans.first(where: \.wantsLogits) {
+            classifier.forward(sp.cache.logits.pointer, ld: V, xb, n: 1, scratch: scratch, pool: pool)
+            return
+        }
+        var wanting = spans.lazy.filter(\.wantsLogits).makeIterator()
+        for r0 in stride(from: 0, to: k, by: s.logitRows) {
+            let m = min(s.logitRows, k - r0)
+            classifier.forward(s.rowLogits.pointer, ld: V, xb + r0 * D, n: m, scratch: scratch, pool: pool)
+            for r in 0..<m { wanting.next()!.cache.logits.pointer.update(from: s.rowLogits.pointer + r * V, count: V) }
         }
     }
 
@@ -293,30 +358,35 @@ public final class Transformer {
         }
     }
 
-    /// Causal attention for `n` new tokens at `startPos…`, reading the layer's cache; output (n, dim) in `xb2`.
+    /// Causal attention for the new tokens of every span, each reading its own sequence's cache;
+    /// output (rows, dim) in `xb2`.
     ///
     /// For query head h (kv head `h / (n_heads / n_kv_heads)`) and the token at position p:
     /// `softmax(q·k_s / √hd over s ≤ p) · v` (`bgpt_k_attend_*`). Heads are split across threads;
     /// each head's arithmetic is the same whatever the split.
-    private func attention(layer l: Int, startPos p0: Int, n: Int, state s: RunState, pool: WorkerPool) {
+    private func attention(layer l: Int, spans: UnsafeBufferPointer<SequenceSpan>, state s: RunState, pool: WorkerPool) {
         let c = config, D = c.dim, hd = c.headDim, T = c.contextLength, kvDim = c.nKVHeads * hd
         let group = c.nHeads / c.nKVHeads, qkvLd = D + 2 * kvDim
         let scale = 1 / Float(hd).squareRoot()
         let q = s.qkv.pointer, out = s.xb2.pointer, att = s.att.pointer
-        let f16 = s.kvType == .f16
         pool.forRanges(c.nHeads) { h0, h1 in
             for h in h0..<h1 {
                 let kvh = h / group
-                let kt = s.keyCache.pointer + ((l * c.nKVHeads + kvh) * hd * T) * s.kvType.byteSize
-                let v = s.valueCache.pointer + (l * T * kvDim + kvh * hd) * s.kvType.byteSize
-                for t in 0..<n {
-                    let qh = q + t * qkvLd + h * hd, o = out + t * D + h * hd
-                    if f16 {
-                        bgpt_k_attend_f16(o, qh, UnsafeRawPointer(kt).assumingMemoryBound(to: UInt16.self), T,
-                                          UnsafeRawPointer(v).assumingMemoryBound(to: UInt16.self), kvDim, hd, p0 + t + 1, scale, att + h * T)
-                    } else {
-                        bgpt_k_attend_f32(o, qh, UnsafeRawPointer(kt).assumingMemoryBound(to: Float.self), T,
-                                          UnsafeRawPointer(v).assumingMemoryBound(to: Float.self), kvDim, hd, p0 + t + 1, scale, att + h * T)
+                var t = 0
+                for sp in spans {
+                    let cache = sp.cache, f16 = cache.kvType == .f16
+                    let kt = cache.keyCache.pointer + ((l * c.nKVHeads + kvh) * hd * T) * cache.kvType.byteSize
+                    let v = cache.valueCache.pointer + (l * T * kvDim + kvh * hd) * cache.kvType.byteSize
+                    for i in sp.tokens.indices {
+                        let qh = q + t * qkvLd + h * hd, o = out + t * D + h * hd, len = sp.startPos + i + 1
+                        if f16 {
+                            bgpt_k_attend_f16(o, qh, UnsafeRawPointer(kt).assumingMemoryBound(to: UInt16.self), T,
+                                              UnsafeRawPointer(v).assumingMemoryBound(to: UInt16.self), kvDim, hd, len, scale, att + h * T)
+                        } else {
+                            bgpt_k_attend_f32(o, qh, UnsafeRawPointer(kt).assumingMemoryBound(to: Float.self), T,
+                                              UnsafeRawPointer(v).assumingMemoryBound(to: Float.self), kvDim, hd, len, scale, att + h * T)
+                        }
+                        t += 1
                     }
                 }
             }

@@ -33,8 +33,12 @@ public final class BatchDecoder {
     private var pendingEvents: [(slot: Int, event: SequenceEvent)] = []
     private var nextTicket = 0
     private let raw: AlignedBuffer<Float>  // (vocab) the raw logits of the slot being sampled
-    /// Forward passes run so far (each one call of the layer loop, whatever the number of slots).
-    public private(set) var forwardPasses = 0
+    private let work: RunState             // activations of a pass: (slots + prefillChunk) rows
+    private let rowTokens: AlignedBuffer<Int>  // (work.maxTokens) the token of each row of a pass
+    private var spans: [SequenceSpan] = []
+
+    /// Forward passes run so far (each one run of the layer loop over every row of a step).
+    public var forwardPasses: Int { work.passes }
 
     /// One sequence's state.
     private final class Slot {
@@ -61,23 +65,33 @@ public final class BatchDecoder {
     ///   - kvType: element type of the KV caches (`lm-run`'s default is F16).
     ///   - prefillChunk: prompt tokens run per step (≥ 1).
     /// - Throws: ``InferenceError/unsupported(_:)`` when the caches and buffers would need more than
-    ///   the machine's physical memory, or for a slot or chunk count below 1.
+    ///   the machine's physical memory, for a slot or chunk count below 1, or for as many slots as
+    ///   the context has positions.
     public init(model: Transformer, pool: WorkerPool, slots: Int, kvType: KVCacheType, prefillChunk: Int = 64) throws {
-        guard slots >= 1 else { throw InferenceError.unsupported("a batch decoder needs at least one slot") }
-        guard prefillChunk >= 1 else { throw InferenceError.unsupported("the prefill chunk must be at least one token") }
         let c = model.config
-        let per = RunState.byteCount(config: c, maxTokens: prefillChunk, kvType: kvType)
-        let (need, over) = per.multipliedReportingOverflow(by: slots)
+        guard slots >= 1 else { throw InferenceError.unsupported("a batch decoder needs at least one slot") }
+        guard slots < c.contextLength else {
+            throw InferenceError.unsupported("\(slots) slots need a context longer than \(slots) tokens (the model's is \(c.contextLength))")
+        }
+        guard prefillChunk >= 1 else { throw InferenceError.unsupported("the prefill chunk must be at least one token") }
+        let rows = slots.addingReportingOverflow(prefillChunk)
+        let per = RunState.byteCount(config: c, maxTokens: 1, kvType: kvType)
+        let shared = RunState.byteCount(config: c, maxTokens: rows.overflow ? Int.max : rows.partialValue, kvType: kvType, logitRows: slots + 1)
+        let (caches, o1) = per.multipliedReportingOverflow(by: slots)
+        let (need, o2) = caches.addingReportingOverflow(shared)
         let have = Int(clamping: ProcessInfo.processInfo.physicalMemory)
-        guard !over, need < have else {
+        guard !o1, !o2, need < have else {
             throw InferenceError.unsupported("\(slots) slots with a context of \(c.contextLength) need \(need >> 20) MiB, more than this machine's \(have >> 20) MiB")
         }
         self.model = model
         self.pool = pool
         self.kvType = kvType
         self.prefillChunk = prefillChunk
-        slotList = (0..<slots).map { _ in Slot(cache: RunState(config: c, maxTokens: prefillChunk, kvType: kvType)) }
+        slotList = (0..<slots).map { _ in Slot(cache: RunState(config: c, maxTokens: 1, kvType: kvType)) }
         raw = AlignedBuffer(count: c.vocabSize)
+        work = RunState(config: c, maxTokens: rows.partialValue, kvType: kvType, logitRows: slots + 1)
+        rowTokens = AlignedBuffer(count: work.maxTokens)
+        spans.reserveCapacity(slots)
     }
 
     /// Number of slots.
@@ -156,24 +170,30 @@ public final class BatchDecoder {
 
     // MARK: - Internals
 
-    /// The spans of this step's pass: one token per decoding slot, and a chunk of the oldest prompt work.
+    /// This step's single pass: one token per decoding slot, and a chunk of the oldest prompt work
+    /// (as much as the rows left allow), each at its own positions in its own cache.
     private func runForward() throws {
-        let T = model.config.contextLength
-        var spans: [(slot: Slot, count: Int)] = []
-        for s in slotList where s.active && !s.prefilling && s.fed == s.tokens.count - 1 { spans.append((s, 1)) }
+        spans.removeAll(keepingCapacity: true)
+        var rows = 0
+        func add(_ s: Slot, _ n: Int, logits: Bool) {
+            for i in 0..<n { rowTokens.pointer[rows + i] = s.tokens[s.fed + i] }
+            spans.append(SequenceSpan(tokens: UnsafeBufferPointer(start: rowTokens.pointer + rows, count: n), startPos: s.fed - s.base,
+                                      cache: s.cache, wantsLogits: logits))
+            rows += n
+        }
+        for s in slotList where s.active && !s.prefilling && s.fed == s.tokens.count - 1 { add(s, 1, logits: true) }
+        var prompt: Slot?
         if let p = slotList.filter({ $0.active && $0.prefilling }).min(by: { $0.ticket < $1.ticket }) {
-            spans.append((p, min(prefillChunk, p.tokens.count - p.fed)))
+            let n = min(prefillChunk, p.tokens.count - p.fed, work.maxTokens - rows)
+            add(p, n, logits: p.fed + n == p.tokens.count)
+            prompt = p
         }
         guard !spans.isEmpty else { return }
-        for (s, n) in spans {
-            let start = s.fed - s.base
-            precondition(start + n <= T)
-            try s.tokens.withUnsafeBufferPointer { b in
-                try model.forward(UnsafeBufferPointer(rebasing: b[s.fed ..< s.fed + n]), startPos: start, state: s.cache, pool: pool)
-            }
-            forwardPasses += 1
-            s.fed += n
-            if s.fed == s.tokens.count { s.prefilling = false }
+        try spans.withUnsafeBufferPointer { try model.forward(spans: $0, state: work, pool: pool) }
+        for s in slotList where s.active && !s.prefilling && s.fed == s.tokens.count - 1 { s.fed += 1 }
+        if let p = prompt {
+            p.fed += spans[spans.count - 1].tokens.count
+            if p.fed == p.tokens.count { p.prefilling = false }
         }
     }
 

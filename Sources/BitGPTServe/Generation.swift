@@ -70,13 +70,18 @@ struct Generation {
                     var asm = TextAssembler(generation: generation, stop: request.stop, logprobs: request.logprobs != nil)
                     if request.kind == .chat { try await send(names.chunk(role: true, text: "", logprobs: nil, finish: nil)) }
                     var finish: String?
+                    var offset = 0  // text_offset of the next logprobs token
+                    func chunk(_ text: String, _ lp: [TokenLogprob]?) -> JSON {
+                        defer { offset += lp?.reduce(0) { $0 + $1.token.utf8.count } ?? 0 }
+                        return names.chunk(role: false, text: text, logprobs: lp, finish: nil, offset: offset)
+                    }
                     loop: for await event in job.events {
                         switch event {
                         case .token(let t):
                             let piece = asm.push(t)
                             if !piece.isEmpty || asm.stopped {
                                 let lp = request.logprobs != nil ? asm.takeLogprobs() : nil
-                                if !piece.isEmpty { try await send(names.chunk(role: false, text: piece, logprobs: lp, finish: nil)) }
+                                if !piece.isEmpty { try await send(chunk(piece, lp)) }
                             }
                             if asm.stopped {
                                 scheduler.cancel(job.id)
@@ -87,7 +92,7 @@ struct Generation {
                             let rest = asm.finish()
                             let lp = request.logprobs != nil ? asm.takeLogprobs() : nil
                             if !rest.isEmpty || !(lp?.isEmpty ?? true) {
-                                try await send(names.chunk(role: false, text: rest, logprobs: lp, finish: nil))
+                                try await send(chunk(rest, lp))
                             }
                             if reason == .cancelled {
                                 try await send(APIError.shuttingDown.json)
@@ -148,11 +153,11 @@ struct Names {
     }
 
     /// A streamed chunk: text (nil: none), or the finish reason.
-    func chunk(role: Bool, text: String?, logprobs: [TokenLogprob]?, finish: String?) -> JSON {
+    func chunk(role: Bool, text: String?, logprobs: [TokenLogprob]?, finish: String?, offset: Int = 0) -> JSON {
         let choice: JSON
         switch kind {
         case .completion:
-            choice = .object([("index", .int(0)), ("text", .string(text ?? "")), ("logprobs", completionLogprobs(logprobs, offset: 0)),
+            choice = .object([("index", .int(0)), ("text", .string(text ?? "")), ("logprobs", completionLogprobs(logprobs, offset: offset)),
                               ("finish_reason", JSON.optional(finish))])
         case .chat:
             var delta: [(String, JSON)] = []

@@ -229,7 +229,14 @@ final class Scheduler: @unchecked Sendable {
 
     /// Hands a step's events to their jobs.
     private func deliver(_ events: [(slot: Int, event: SequenceEvent)]) {
-        var tokens = 0
+        // The metrics first, so a client that reads /metrics after its answer sees its tokens.
+        let tokens = events.reduce(0) { n, e in
+            if case .token = e.event, bySlot[e.slot] != nil { return n + 1 }
+            return n
+        }
+        metrics.generatedTokens.increment(by: Int64(tokens))
+        metrics.tokensPerSecond.set(rate.add(tokens))
+        metrics.busySlots.set(Double(decoder.activeSlots))
         condition.lock()
         defer { condition.unlock() }
         for (slot, event) in events {
@@ -240,7 +247,6 @@ final class Scheduler: @unchecked Sendable {
             guard let job = bySlot[slot] else { continue }
             switch event {
             case .token(let t):
-                tokens += 1
                 job.continuation.yield(.token(t))
             case .finished:
                 job.continuation.yield(.finished(eventReason(event)))
@@ -249,8 +255,6 @@ final class Scheduler: @unchecked Sendable {
                 jobEnded()
             }
         }
-        metrics.generatedTokens.increment(by: Int64(tokens))
-        metrics.tokensPerSecond.set(rate.add(tokens))
     }
 
     private func eventReason(_ e: SequenceEvent) -> FinishReason {

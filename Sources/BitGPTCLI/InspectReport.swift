@@ -89,6 +89,10 @@ public struct InspectReport {
             s += "  \(e.key) = \(e.value)\n"
         }
         s += "\ntokenizer: " + tokenizerSummary().joined(separator: ", ") + "\n"
+        if let t = try? m.string(ChatTemplate.metadataKey) {
+            // The template's first 60 characters, quoted; the whole text is in `--metadata`.
+            s += "chat template: \(t.utf8.count) bytes, " + quotedPiece(String(t.prefix(60))) + (t.count > 60 ? "…" : "") + "\n"
+        }
         s += "\ntensors:\n"
         let nameW = max(4, selected.map { $0.name.count }.max() ?? 0)
         s += "  " + pad("name", nameW) + "  dtype  " + pad("shape", 20) + lpad("params", 12) + lpad("bytes", 14) + lpad("bits/w", 8) + "\n"

@@ -62,7 +62,7 @@ public struct Converter {
                 if let x = st.floats().first { meta[key] = x }
             }
         }
-        let plan = try CheckpointMapper.plan(source, layout: options.layout, overrides: options.overrides, meta: meta)
+        var plan = try CheckpointMapper.plan(source, layout: options.layout, overrides: options.overrides, meta: meta)
         var md = Metadata()
         let stem = output.split(separator: "/").last.map { String($0) } ?? output
         md.set("general.name", .string(options.name ?? (stem.hasSuffix(".bgpt") ? String(stem.dropLast(5)) : stem)))
@@ -74,6 +74,13 @@ public struct Converter {
         if let tok = options.tokenizer {
             let t = try TokenizerImport.metadata(path: tok, vocabSize: plan.config.vocabSize)
             for e in t.entries { md.set(e.key, e.value) }
+        }
+        if let (template, from) = try ChatTemplateImport.find(besides: [input] + (options.tokenizer.map { $0.split(separator: ",").map(String.init) } ?? [])) {
+            md.set(ChatTemplate.metadataKey, .string(template))
+            plan.notes.append("chat template carried over from \(from)")
+            do { _ = try ChatTemplate(source: template) } catch {
+                plan.notes.append("the chat template is outside the runtime's template language (lm-run --chat will refuse it): \(error)")
+            }
         }
         return try write(plan: plan, metadata: md, to: output, precision: options.precision, sourceBytes: fileSize(source),
                          container: source.container, release: sourceFile(source)?.release, progress: progress)

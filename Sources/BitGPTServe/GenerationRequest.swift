@@ -1,11 +1,5 @@
 import BitGPT
 
-/// A chat message as the request gives it (`content` a string or text parts).
-public struct ChatMessage: Sendable, Equatable {
-    public var role: String
-    public var content: String
-}
-
 /// A checked `/v1/completions` or `/v1/chat/completions` request, prompt already in token ids.
 struct GenerationRequest: Sendable {
     enum Kind: Sendable { case completion, chat }

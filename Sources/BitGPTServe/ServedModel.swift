@@ -13,6 +13,8 @@ public final class ServedModel: @unchecked Sendable {
     public let tokenizer: any Tokenizer
     /// Text rules shared with `lm-run` (hidden special tokens, eos).
     public let generation: TextGeneration
+    /// The model's chat template (`tokenizer.chat_template`), or the plain default.
+    public let chatTemplate: ChatTemplate
     /// Tokens per request, prompt and completion together (`--ctx-size`).
     public let contextLength: Int
     /// Vocabulary size.
@@ -32,6 +34,7 @@ public final class ServedModel: @unchecked Sendable {
         transformer = try Transformer(file: file)
         tokenizer = try TokenizerFactory.make(metadata: file.metadata, vocabSize: transformer.config.vocabSize)
         generation = TextGeneration(tokenizer: tokenizer)
+        chatTemplate = try ChatTemplate.forModel(file.metadata)
         contextLength = ctxSize ?? transformer.config.contextLength
         var name = URL(fileURLWithPath: path).lastPathComponent
         if name.hasSuffix(".bgpt") { name.removeLast(5) }
@@ -45,21 +48,24 @@ public final class ServedModel: @unchecked Sendable {
     /// (`<|endoftext|>`, `</s>`) stays text, never a special or control id.
     func encodeText(_ text: String, field: String) throws(APIError) -> [Int] {
         let ids: [Int]
-        do {
-            if let bpe = tokenizer as? ByteLevelBPE {
-                ids = try bpe.encode(text, allowSpecial: false)
-            } else {
-                ids = try tokenizer.encode(text)
-            }
-        } catch { throw .badField(field, "cannot be tokenized: \(error)") }
+        do { ids = try tokenizer.encodeOrdinary(text) } catch { throw .badField(field, "cannot be tokenized: \(error)") }
         if let bad = ids.first(where: { $0 < 0 || $0 >= vocabSize }) {
             throw .badField(field, "encodes to token \(bad), outside the model's vocabulary of \(vocabSize)")
         }
         return ids
     }
 
-    /// The token ids of a chat: the messages rendered with the model's chat template.
+    /// The token ids of a chat: the messages rendered with the model's chat template, ending with
+    /// the start of the assistant's reply. Message text stays ordinary text (no special tokens).
     func renderChat(_ messages: [ChatMessage]) throws(APIError) -> [Int] {
-        throw .badField("messages", "chat is not available yet")
+        let ids: [Int]
+        do { ids = try chatTemplate.encode(messages: messages, addGenerationPrompt: true, tokenizer: tokenizer) } catch {
+            throw .badField("messages", "cannot be rendered with the model's chat template: \(error)")
+        }
+        guard !ids.isEmpty else { throw .badField("messages", "the chat template renders them as no tokens") }
+        if let bad = ids.first(where: { $0 < 0 || $0 >= vocabSize }) {
+            throw .badField("messages", "encode to token \(bad), outside the model's vocabulary of \(vocabSize)")
+        }
+        return ids
     }
 }

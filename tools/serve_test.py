@@ -406,13 +406,7 @@ def test_special_tokens_are_text():
 def test_queue_full():
     """One slot, no queue: a second request while the first runs gets 503 with Retry-After."""
     with Server("--parallel", "1", "--queue", "0", "--ctx-size", "4096") as s:
-        c = http.client.HTTPConnection(s.host, s.port, timeout=300)
-        c.request("POST", "/v1/completions", body=json.dumps({"prompt": "A", "max_tokens": 2000, "stream": True, "seed": 1}),
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        assert r.status == 200
-        it = sse_events(r)
-        next(it)  # the first piece: the sequence holds the slot
+        c, _ = open_stream(s, {"prompt": "A", "max_tokens": 2000, "seed": 1})  # holds the only slot
         st, h, out = s.post("/v1/completions", {"prompt": "B", "max_tokens": 2})
         assert st == 503 and "retry-after" in h, (st, h, out)
         c.close()
@@ -495,15 +489,23 @@ def test_load():
         assert s.stop() == 0
 
 
+def open_stream(server, body):
+    """Starts a streaming completion and reads its first event; returns the connection and the
+    iterator over the remaining events."""
+    c = http.client.HTTPConnection(server.host, server.port, timeout=300)
+    c.request("POST", "/v1/completions", body=json.dumps(dict(body, stream=True)), headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    assert r.status == 200, r.status
+    it = sse_events(r)
+    next(it)
+    return c, it
+
+
 def test_sigterm():
-    """SIGTERM: new requests are refused, a running stream finishes, exit status 0."""
+    """SIGTERM/SIGINT: new requests are refused, running streams finish (or are cancelled at
+    --timeout), exit status 0."""
     with Server("--timeout", "30") as s:
-        c = http.client.HTTPConnection(s.host, s.port, timeout=300)
-        c.request("POST", "/v1/completions", body=json.dumps({"prompt": "A", "max_tokens": 40, "stream": True, "seed": 1}),
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        it = sse_events(r)
-        next(it)
+        _, it = open_stream(s, {"prompt": "A", "max_tokens": 40, "seed": 1})
         s.proc.send_signal(signal.SIGTERM)
         rest = list(it)
         assert rest and rest[-1] == b"[DONE]", rest[-2:]
@@ -511,15 +513,16 @@ def test_sigterm():
         assert finish == "length", finish
         assert s.proc.wait(timeout=60) == 0
     # A stream longer than --timeout is cancelled at the deadline, and the exit status is still 0.
-    with Server("--timeout", "1", "--ctx-size", "1000000", "--max-tokens-cap", "1000000") as s:
-        c = http.client.HTTPConnection(s.host, s.port, timeout=300)
-        c.request("POST", "/v1/completions", body=json.dumps({"prompt": "A", "max_tokens": 900000, "stream": True, "seed": 1}),
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        it = sse_events(r)
-        next(it)
+    with Server("--timeout", "2", "--ctx-size", "1000000", "--max-tokens-cap", "1000000") as s:
+        _, it = open_stream(s, {"prompt": "A", "max_tokens": 900000, "seed": 1})
         t0 = time.time()
         s.proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        try:
+            st, _, _ = s.request("POST", "/v1/completions", body={"prompt": "B", "max_tokens": 2}, timeout=30)
+            assert st == 503, st
+        except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
+            pass
         rest = list(it)
         assert time.time() - t0 < 20, "not cancelled at the deadline"
         assert rest[-1] == b"[DONE]" and b"shutting down" in rest[-2], rest[-2:]

@@ -25,6 +25,14 @@ struct LMRun: BitGPTCommand {
 
             The prompt must be valid UTF-8; invalid input is an error naming the first bad byte.
 
+            Chat (--chat): each line of standard input is one user message; the reply streams to \
+            standard output, one line per reply, until end of input. The conversation goes through \
+            the model's chat template (tokenizer.chat_template, or the plain default \
+            "role: content" lines) and stays in the KV cache: each turn runs only its new tokens. \
+            Message text is ordinary text: <|endoftext|> and the like never become special tokens. \
+            When the context fills, the oldest messages are dropped (a notice on stderr) and the \
+            rest runs again. --max-new-tokens limits each reply.
+
             Exit status: 0 on success, 1 on a bad flag, an unreadable or damaged model, or a \
             prompt the tokenizer cannot encode.
             """,
@@ -47,6 +55,8 @@ struct LMRun: BitGPTCommand {
     @Option(parsing: .unconditional, help: "Beam search width (enables beam search; refuses the sampling options).") var beamWidth: Int?
     @Option(parsing: .unconditional, help: "Beam search: completed candidates to print, best first.") var numCandidates: Int = 3
     @Flag(help: "Do not stop at the end-of-sequence token.") var ignoreEos = false
+    @Flag(help: "Chat: one user message per line of standard input, replies on standard output.") var chat = false
+    @Option(help: "Chat: a system message to start the conversation with.") var system: String?
     @Flag(help: "Print special tokens.") var special = false
     @Option(help: "Write the prompt's logits as float32 .npy (positions, vocab).") var logitsOut: String?
     @Flag(help: "Print timings and memory traffic to stderr.") var verbose = false
@@ -71,6 +81,13 @@ struct LMRun: BitGPTCommand {
             }
         }
         if let t = threads, let why = ThreadLimit.problem(t) { throw BadInput("--threads: \(why)") }
+        if chat {
+            let given: [(String, Bool)] = [("--prompt", prompt != nil), ("--prompt-file", promptFile != nil), ("--beam-width", beamWidth != nil),
+                                           ("--num-samples", numSamples != nil), ("--logits-out", logitsOut != nil), ("--ignore-eos", ignoreEos)]
+            if let (flag, _) = given.first(where: { $0.1 }) { throw BadInput("\(flag) does not apply to --chat (messages come from standard input)") }
+        } else if system != nil {
+            throw BadInput("--system needs --chat")
+        }
         if let w = beamWidth, w < 1 { throw BadInput("--beam-width must be at least 1") }
         guard numCandidates >= 1 else { throw BadInput("--num-candidates must be at least 1") }
     }
@@ -90,6 +107,16 @@ struct LMRun: BitGPTCommand {
         } catch { throw FileFailure(model, error) }
         let loadTime = clock.now - t0
         let config = net.config
+        if chat {
+            let template: ChatTemplate
+            do { template = try ChatTemplate.forModel(file.metadata) } catch { throw FileFailure(model, error) }
+            let gen = try Generator(model: net, pool: WorkerPool(threads: threads), kvType: cacheType)
+            if system != nil { try RawArguments.checkUTF8(option: ["--system"]) }
+            let sampler = Sampler(vocabSize: config.vocabSize, options: options, seed: seed ?? 1337)
+            let session = ChatSession(generator: gen, tokenizer: tokenizer, template: template, sampler: sampler, system: system)
+            try ChatLoop.run(session, maxNewTokens: maxNewTokens)
+            return
+        }
 
         // Prompt text → ids.
         // Invalid UTF-8 is refused with the offset of its first bad byte (the library's policy,

@@ -256,4 +256,11 @@ struct BatchDecoderTests {
             #expect(events.first.map { $0.slot == a } == true)
         }
     }
+
+    @Test("SamplingSettings defaults are lm-run's: SamplingOptions' defaults and seed 1337")
+    func defaults() {
+        #expect(SamplingSettings().options == SamplingOptions())
+        #expect(SamplingSettings().seed == 1337)
+        #expect(SamplingSettings().problem == nil)
+    }
 }

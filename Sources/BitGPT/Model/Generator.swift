@@ -18,7 +18,8 @@ public final class Generator {
     public private(set) var tokens: [Int] = []
     /// Positions of `tokens` whose keys and values are in the cache (the cache holds tokens 0..<cached).
     private var cached = 0
-    /// Tokens appended since the last ``start(prompt:reserve:allLogits:)`` (one forward pass each).
+    /// Tokens appended since the last ``start(prompt:reserve:allLogits:)`` (one forward pass each
+    /// through ``append(_:)``).
     public private(set) var appendedSinceStart = 0
     /// When the latest forward pass (prompt or appended token) finished.
     public private(set) var lastPassEnd = ContinuousClock.now
@@ -92,6 +93,26 @@ public final class Generator {
             }
         }
         appendedSinceStart += 1
+        lastPassEnd = .now
+    }
+
+    /// Appends several tokens: one batched pass while they fit the context after a cached
+    /// sequence, otherwise token by token as ``append(_:)`` (the same logits either way).
+    ///
+    /// - Parameter new: ids `< vocab`; nothing happens when empty.
+    /// - Throws: ``InferenceError/tokenOutOfRange(_:vocabSize:)``.
+    public func append(contentsOf new: [Int]) throws(InferenceError) {
+        let V = model.config.vocabSize
+        if let bad = new.first(where: { $0 < 0 || $0 >= V }) { throw .tokenOutOfRange(bad, vocabSize: V) }
+        guard !new.isEmpty else { return }
+        guard !tokens.isEmpty, cached == tokens.count, tokens.count + new.count <= model.config.contextLength else {
+            for t in new { try append(t) }
+            return
+        }
+        try new.withUnsafeBufferPointer { (b) throws(InferenceError) in try model.forward(b, startPos: cached, state: state, pool: pool) }
+        tokens += new
+        cached = tokens.count
+        appendedSinceStart += new.count
         lastPassEnd = .now
     }
 }

@@ -209,21 +209,28 @@ def test_openai_completion():
         assert s.stop() == 0
 
 
+def lm_run_chat(system, user, seed, n, temperature, top_k):
+    """lm-run --chat's reply to one user message (its output minus the final newline)."""
+    cmd = [ARGS.run, ARGS.model, "--chat", "--system", system, "-n", str(n), "--seed", str(seed), "--temperature", str(temperature),
+           "--top-k", str(top_k), "--threads", "1"]
+    out = subprocess.run(cmd, input=(user + "\n").encode(), capture_output=True, check=True).stdout.decode("utf-8")
+    assert out.endswith("\n"), out
+    return out[:-1]
+
+
 def test_openai_chat():
-    """The openai client: a chat completion and a streamed one equal lm-run's text for the prompt
-    the model's chat template renders (the shipped model has none: the plain default,
-    "role: content" lines and "assistant:"). The prompt and reply pass the model's context of 64,
-    so both slide the window, as lm-run does."""
+    """The openai client: a chat completion and a streamed one equal lm-run --chat's reply; past
+    the model's context (64), where the server slides the window, they equal lm-run's text for the
+    prompt the chat template renders (the shipped model has none: the plain default)."""
     with Server("--ctx-size", "256") as s:
         client = openai_client(s)
-        msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Speak, KING:"}]
-        rendered = "system: Be brief.\nuser: Speak, KING:\nassistant:"
-        ref = lm_run(rendered, 7, 24, temperature=0.7, top_k=20)
+        msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "KING:"}]
+        ref = lm_run_chat("Be brief.", "KING:", 7, 24, 0.7, 20)
         r = client.chat.completions.create(model=model_id(), messages=msgs, max_tokens=24, temperature=0.7, seed=7,
                                            extra_body={"top_k": 20})
         assert r.choices[0].message.content == ref, (r.choices[0].message.content, ref)
         assert r.choices[0].message.role == "assistant" and r.object == "chat.completion"
-        assert r.usage.prompt_tokens == len(rendered), r.usage
+        assert r.usage.prompt_tokens == len("system: Be brief.\nuser: KING:\nassistant:"), r.usage
         text, roles = "", []
         for chunk in client.chat.completions.create(model=model_id(), messages=msgs, max_tokens=24, temperature=0.7, seed=7,
                                                     extra_body={"top_k": 20}, stream=True):
@@ -231,6 +238,12 @@ def test_openai_chat():
                 roles.append(chunk.choices[0].delta.role)
                 text += chunk.choices[0].delta.content or ""
         assert text == ref and roles[0] == "assistant", (text, ref, roles[:2])
+        # Past the context.
+        long_msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Speak, KING:"}]
+        ref = lm_run("system: Be brief.\nuser: Speak, KING:\nassistant:", 7, 40, temperature=0.7, top_k=20)
+        r = client.chat.completions.create(model=model_id(), messages=long_msgs, max_tokens=40, temperature=0.7, seed=7,
+                                           extra_body={"top_k": 20})
+        assert r.choices[0].message.content == ref, (r.choices[0].message.content, ref)
         # Chat logprobs: one entry per token, with bytes.
         st, _, out = s.post("/v1/chat/completions", {"messages": msgs, "max_tokens": 5, "seed": 7, "logprobs": True,
                                                      "top_logprobs": 2})

@@ -409,7 +409,6 @@ def test_special_tokens_are_text():
         for text in ("<|endoftext|>", "</s>", "<s>", "<unk>", "<|im_start|>"):
             st, _, out = s.post("/tokenize", {"content": "a" + text})
             assert st == 200, out
-            st, _, specials = s.post("/tokenize", {"content": ""})
             # Every id decodes back to the same text: nothing was swallowed into a control token.
             st, _, back = s.post("/detokenize", {"tokens": out["tokens"]})
             assert back["content"] == "a" + text, (text, out, back)
@@ -498,7 +497,8 @@ def test_load():
         for j in range(64):
             assert results[j] == refs[j % 8], (j, results[j], refs[j % 8])
         m = s.metrics()
-        assert m["lm_generated_tokens_total"] == 64 * 32 or m["lm_generated_tokens_total"] <= 64 * 32, m
+        # The character model has no eos: every stream draws its 32 tokens.
+        assert m["lm_generated_tokens_total"] == 64 * 32 and m['lm_requests_total{status="200"}'] >= 64, m
         assert s.stop() == 0
 
 

@@ -20,6 +20,7 @@ enum JobEvent: Sendable {
 /// before the next step.
 final class Scheduler: @unchecked Sendable {
     private let decoder: BatchDecoder
+    private let slotCount: Int  // decoder.slots, readable from any thread
     private let metrics: ServerMetrics
     private let queueLimit: Int
     private let condition = NSCondition()
@@ -57,6 +58,7 @@ final class Scheduler: @unchecked Sendable {
     ///   - metrics: gauges and counters to keep current.
     init(decoder: BatchDecoder, queue: Int, metrics: ServerMetrics) {
         self.decoder = decoder
+        self.slotCount = decoder.slots
         self.queueLimit = queue
         self.metrics = metrics
     }
@@ -88,7 +90,7 @@ final class Scheduler: @unchecked Sendable {
         if draining { throw APIError.shuttingDown }
         // Free slots count as room: a request admitted at the next iteration never waits.
         let busy = live - pending.count
-        let free = max(0, decoder.slots - busy)
+        let free = max(0, slotCount - busy)
         if pending.count >= queueLimit + free { throw APIError.overloaded(retryAfter: 1) }
         let job = Job(id: nextID, request: request, continuation: continuation)
         nextID += 1

@@ -69,7 +69,7 @@ struct LMServe: BitGPTCommand {
         Task {
             do {
                 try await LMServer.run(config: config, model: served, logger: log) { address in
-                    fputs("lm-serve: \(served.id) on http://\(address) (\(config.parallel) slots)\n", stdout)
+                    fputs("lm-serve: \(served.id) on http://\(address) (\(config.parallel) slot\(config.parallel == 1 ? "" : "s"))\n", stdout)
                     fflush(stdout)
                 }
             } catch { failure.set(error) }

@@ -140,7 +140,7 @@ struct BatchDecoderTests {
             let gens = try prompts.map { _ in try Generator(model: model, pool: pool, kvType: kv) }
             let caches = prompts.map { _ in RunState(config: model.config, maxTokens: 1, kvType: kv) }
             // logitRows 2 < 3 sequences: the classifier runs in two groups.
-            let work = RunState(config: model.config, maxTokens: 12, kvType: kv, logitRows: 2)
+            let work = RunState(config: model.config, maxTokens: 12, kvType: kv, logitRows: 2, kvCache: false)
             func compare(_ what: String) {
                 for i in prompts.indices {
                     let a = Array(UnsafeBufferPointer(start: gens[i].logits, count: V))
@@ -262,5 +262,35 @@ struct BatchDecoderTests {
         #expect(SamplingSettings().options == SamplingOptions())
         #expect(SamplingSettings().seed == 1337)
         #expect(SamplingSettings().problem == nil)
+    }
+
+    @Test("batched passes refuse bad spans: shared or missing caches, too many rows, empty spans, bad positions")
+    func badSpans() throws {
+        try Self.withModel(Family.all[5]) { model in
+            let pool = WorkerPool(threads: 1), c = model.config
+            let work = RunState(config: c, maxTokens: 4, kvCache: false)
+            let a = RunState(config: c, maxTokens: 1), b = RunState(config: c, maxTokens: 1)
+            let tokens = [1, 2, 3, 4, 5]
+            #expect(throws: InferenceError.self) { try tokens.withUnsafeBufferPointer { try model.forward($0, startPos: 0, state: work, pool: pool) } }
+            func pass(_ spans: [(Range<Int>, Int, RunState)]) throws {
+                try tokens.withUnsafeBufferPointer { t in
+                    let s = spans.map { SequenceSpan(tokens: UnsafeBufferPointer(rebasing: t[$0.0]), startPos: $0.1, cache: $0.2) }
+                    try s.withUnsafeBufferPointer { try model.forward(spans: $0, state: work, pool: pool) }
+                }
+            }
+            try pass([(0..<2, 0, a), (2..<4, 0, b)])
+            // logitRows 1: each sequence's logits still land in its own cache, equal to a lone pass.
+            for (cache, prompt) in [(a, [1, 2]), (b, [3, 4])] {
+                let g = try Generator(model: model, pool: pool)
+                try g.start(prompt: prompt)
+                #expect(Array(UnsafeBufferPointer(start: g.logits, count: c.vocabSize)).map(\.bitPattern)
+                        == Array(UnsafeBufferPointer(start: cache.logits.pointer, count: c.vocabSize)).map(\.bitPattern))
+            }
+            #expect(throws: InferenceError.unsupported("spans 0 and 1 share a KV cache")) { try pass([(0..<1, 0, a), (1..<2, 1, a)]) }
+            #expect(throws: InferenceError.self) { try pass([(0..<1, 0, work)]) }
+            #expect(throws: InferenceError.self) { try pass([(0..<5, 0, a)]) }
+            #expect(throws: InferenceError.self) { try pass([(0..<0, 0, a)]) }
+            #expect(throws: InferenceError.self) { try pass([(0..<2, c.contextLength - 1, a)]) }
+        }
     }
 }

@@ -32,6 +32,8 @@ public final class RunState {
     let att: AlignedBuffer<Float>    // (heads, contextLength) attention scores, one row per head
     /// Element type of the two caches.
     public let kvType: KVCacheType
+    /// Whether the state has a KV cache (false: activations only, for batched passes).
+    public let hasKVCache: Bool
     /// Keys, transposed per head: (layers, kvHeads, headDim, contextLength) of `kvType`.
     let keyCache: AlignedBuffer<UInt8>
     /// Values: (layers, contextLength, kvDim) of `kvType`.
@@ -58,7 +60,9 @@ public final class RunState {
     ///   - kvType: element type of the KV cache.
     ///   - logitRows: sequences whose logits a batched pass computes in one classifier call (≥ 1;
     ///     more than one allocates `logitRows · vocab` floats).
-    public init(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32, logitRows: Int = 1) {
+    ///   - kvCache: false for a state that only holds a batched pass's activations
+    ///     (``Transformer/forward(spans:state:pool:)``), whose sequences bring their own caches.
+    public init(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32, logitRows: Int = 1, kvCache: Bool = true) {
         let T = c.contextLength, D = c.dim, H = c.hiddenDim
         let n = max(1, min(maxTokens ?? min(T, 512), T))
         self.maxTokens = n
@@ -73,8 +77,9 @@ public final class RunState {
         hb = AlignedBuffer(count: n * 2 * H)
         att = AlignedBuffer(count: c.nHeads * T)
         self.kvType = kvType
-        keyCache = AlignedBuffer(count: c.nLayers * T * kvDim * kvType.byteSize)
-        valueCache = AlignedBuffer(count: c.nLayers * T * kvDim * kvType.byteSize)
+        hasKVCache = kvCache
+        keyCache = AlignedBuffer(count: kvCache ? c.nLayers * T * kvDim * kvType.byteSize : 0)
+        valueCache = AlignedBuffer(count: kvCache ? c.nLayers * T * kvDim * kvType.byteSize : 0)
         embedCodes = AlignedBuffer(count: D)
         let maxCols = max(D, H)
         xn = AlignedBuffer(count: n * maxCols)
@@ -90,18 +95,20 @@ public final class RunState {
     ///
     /// - Parameters:
     ///   - config: the model's configuration.
-    ///   - maxTokens: batch capacity, as for ``init(config:maxTokens:kvType:logitRows:)``.
+    ///   - maxTokens: batch capacity, as for ``init(config:maxTokens:kvType:logitRows:kvCache:)``.
     ///   - kvType: element type of the KV cache.
-    ///   - logitRows: as for ``init(config:maxTokens:kvType:logitRows:)``.
+    ///   - logitRows: as for ``init(config:maxTokens:kvType:logitRows:kvCache:)``.
+    ///   - kvCache: as for ``init(config:maxTokens:kvType:logitRows:kvCache:)``.
     /// - Returns: the byte count (saturating, so hostile sizes cannot overflow).
-    public static func byteCount(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32, logitRows: Int = 1) -> Int {
+    public static func byteCount(config c: ModelConfig, maxTokens: Int? = nil, kvType: KVCacheType = .f32, logitRows: Int = 1,
+                                 kvCache: Bool = true) -> Int {
         let T = c.contextLength, D = c.dim, H = c.hiddenDim
         let n = max(1, min(maxTokens ?? min(T, 512), T))
         let kvDim = c.nKVHeads * c.headDim
         let floats = [n * D * 3, n * (D + 2 * kvDim), 2 * n * H, c.nHeads * T, n * max(D, H),
                       max(n * max(D + 2 * kvDim, 2 * H), c.vocabSize), c.vocabSize,
                       logitRows > 1 ? logitRows.multipliedReportingOverflow(by: c.vocabSize).overflow ? Int.max / 8 : logitRows * c.vocabSize : 1]
-        let cache = [2, c.nLayers, T, kvDim, kvType.byteSize].reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+        let cache = !kvCache ? 0 : [2, c.nLayers, T, kvDim, kvType.byteSize].reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
         return floats.reduce(cache) { total, f in
             let (b, o1) = f.multipliedReportingOverflow(by: 4)
             let (sum, o2) = total.addingReportingOverflow(b)

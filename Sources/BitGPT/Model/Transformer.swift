@@ -178,6 +178,7 @@ public final class Transformer {
             throw .contextOverflow(position: startPos + tokens.count - 1, contextLength: config.contextLength)
         }
         for t in tokens where t < 0 || t >= V { throw .tokenOutOfRange(t, vocabSize: V) }
+        guard state.hasKVCache else { throw .unsupported("this state has no KV cache (it holds a batched pass's activations only)") }
         var done = 0
         while done < tokens.count {
             let n = min(state.maxTokens, tokens.count - done)
@@ -200,7 +201,7 @@ public final class Transformer {
     /// rows at once: a ternary weight is unpacked once per pass, not once per sequence.
     /// - Parameters:
     ///   - spans: the sequences, each with a different cache; `state.maxTokens` tokens in all at most.
-    ///   - state: the activation buffers of the pass (its own cache is not used unless a span names it).
+    ///   - state: the activation buffers of the pass (its own cache, if any, is not used unless a span names it).
     ///   - pool: threads.
     /// - Throws: ``InferenceError`` for a bad token or position, or ``InferenceError/unsupported(_:)``
     ///   for too many tokens, an empty span, two spans sharing a cache, or a cache of another shape.
@@ -331,8 +332,13 @@ public final class Transformer {
         }
         guard k > 0 else { return }
         norm(xb, xb2, gain: outputNorm, bias: outputNormBias, n: k)
-        if k == 1, let sp = spans.first(where: \.wantsLogits) {
-            classifier.forward(sp.cache.logits.pointer, ld: V, xb, n: 1, scratch: scratch, pool: pool)
+        if k == 1 || s.logitRows == 1 {
+            // One row at a time, straight into each cache's logits.
+            var r = 0
+            for sp in spans where sp.wantsLogits {
+                classifier.forward(sp.cache.logits.pointer, ld: V, xb + r * D, n: 1, scratch: scratch, pool: pool)
+                r += 1
+            }
             return
         }
         var wanting = spans.lazy.filter(\.wantsLogits).makeIterator()

@@ -76,7 +76,8 @@ public final class BatchDecoder {
         guard prefillChunk >= 1 else { throw InferenceError.unsupported("the prefill chunk must be at least one token") }
         let rows = slots.addingReportingOverflow(prefillChunk)
         let per = RunState.byteCount(config: c, maxTokens: 1, kvType: kvType)
-        let shared = RunState.byteCount(config: c, maxTokens: rows.overflow ? Int.max : rows.partialValue, kvType: kvType, logitRows: slots + 1)
+        let shared = RunState.byteCount(config: c, maxTokens: rows.overflow ? Int.max : rows.partialValue, kvType: kvType, logitRows: slots + 1,
+                                        kvCache: false)
         let (caches, o1) = per.multipliedReportingOverflow(by: slots)
         let (need, o2) = caches.addingReportingOverflow(shared)
         let have = Int(clamping: ProcessInfo.processInfo.physicalMemory)
@@ -89,7 +90,7 @@ public final class BatchDecoder {
         self.prefillChunk = prefillChunk
         slotList = (0..<slots).map { _ in Slot(cache: RunState(config: c, maxTokens: 1, kvType: kvType)) }
         raw = AlignedBuffer(count: c.vocabSize)
-        work = RunState(config: c, maxTokens: rows.partialValue, kvType: kvType, logitRows: slots + 1)
+        work = RunState(config: c, maxTokens: rows.partialValue, kvType: kvType, logitRows: slots + 1, kvCache: false)
         rowTokens = AlignedBuffer(count: work.maxTokens)
         spans.reserveCapacity(slots)
     }

@@ -7,6 +7,12 @@ let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v5),
 ]
 
+/// The HTTP server (`lm-serve`, issue 17) is on unless `BITGPT_NO_SERVER=1` is set. Hummingbird and
+/// SwiftNIO add minutes to every build, so the builds that do not need the server leave it out:
+/// tools/test-sanitizers.sh (the whole package under ASan and TSan) and tools/fuzz/run.sh (a separate
+/// package over this one). The plain `swift build` and `swift test` build and test the server.
+let withServer = Context.environment["BITGPT_NO_SERVER"] != "1"
+
 let package = Package(
     name: "BitGPT",
     platforms: [.macOS(.v13)],
@@ -27,10 +33,10 @@ let package = Package(
         .executable(name: "lm-bench", targets: ["lm-bench"]),
         .executable(name: "kernel-bench", targets: ["kernel-bench"]),
         .executable(name: "lm-train", targets: ["lm-train"]),
-    ],
+    ] + (withServer ? [.executable(name: "lm-serve", targets: ["lm-serve"])] : []),
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-    ],
+    ] + (withServer ? serverPackages : []),
     targets: [
         // MARK: Core library: the .bgpt format, tensors, kernels, model, sampling, tokenizers.
         .target(name: "BitGPT", dependencies: ["CBitGPTKernels", "CSentencePieceShim"], swiftSettings: swiftSettings),
@@ -98,6 +104,40 @@ let package = Package(
         .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainTests", dependencies: ["BitGPTTrain", "BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["BitGPT", "BitGPTCAPI", "BitGPTCLI", "CBitGPT", "TestSupport"], swiftSettings: swiftSettings),
-    ],
+    ] + (withServer ? serverTargets : []),
     cxxLanguageStandard: .cxx17
 )
+
+// MARK: The HTTP server (left out under BITGPT_NO_SERVER=1, see `withServer`).
+
+var serverPackages: [Package.Dependency] {
+    [
+        // No default traits: swift-configuration support is not used and would add to the build.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+    ]
+}
+
+var serverTargets: [Target] {
+    [
+        // The OpenAI-compatible HTTP server: routes, request validation, the scheduler that owns the
+        // BatchDecoder on one thread, streaming detokenization and stop strings, metrics.
+        .target(
+            name: "BitGPTServe",
+            dependencies: [
+                "BitGPT",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-serve", dependencies: ["BitGPTServe", "BitGPTCLI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ServeTests",
+            dependencies: ["BitGPTServe", "BitGPT", "TestSupport"],
+            swiftSettings: swiftSettings),
+    ]
+}

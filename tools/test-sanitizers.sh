@@ -27,6 +27,9 @@ export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:strict_string_checks=1:detec
 export LSAN_OPTIONS="suppressions=$PWD/tools/sanitizers/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+# The HTTP server (Hummingbird, SwiftNIO) is left out of the instrumented builds: it adds minutes to
+# each and its tests run in the plain swift test (Package.swift, `withServer`).
+export BITGPT_NO_SERVER=1
 # The SIGKILL test checks file states, not memory; it runs in the plain `swift test`.
 export BITGPT_SKIP_KILL_TEST="sanitizer build: the crash-safety test runs in the plain swift test"
 # An instrumented libbitgpt cannot be linked into a plain C program nor run under valgrind.

@@ -38,6 +38,9 @@ if [ ${#NAMES[@]} -eq 0 ]; then
 fi
 
 SCRATCH="$HERE/.build"
+# The harnesses need only the parsers: leave lm-serve and its packages out of the root package
+# (Package.swift, `withServer`), which saves minutes of building Hummingbird and SwiftNIO.
+export BITGPT_NO_SERVER=1
 if [ "$BUILD" = 1 ]; then
     echo "building harnesses (swift build -Xswiftc -sanitize=fuzzer,address)..."
     # -O on top of the debug configuration: several times more executions per second than

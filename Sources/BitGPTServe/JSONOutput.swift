@@ -1,0 +1,68 @@
+/// JSON written by the server: keys keep the order they are given in (as OpenAI's responses list
+/// them), strings are escaped per RFC 8259, numbers are finite.
+enum JSON {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case float(Float)
+    case string(String)
+    case array([JSON])
+    case object([(String, JSON)])
+
+    /// `nil` as `null`.
+    static func optional(_ s: String?) -> JSON { s.map { .string($0) } ?? .null }
+
+    /// The JSON text.
+    var text: String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
+
+    /// The JSON text's bytes.
+    var bytes: [UInt8] { Array(text.utf8) }
+
+    private func write(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .float(let f): out += f.isFinite ? "\(f)" : "null"
+        case .string(let s): JSON.quote(s, into: &out)
+        case .array(let a):
+            out += "["
+            for (i, v) in a.enumerated() {
+                if i > 0 { out += "," }
+                v.write(to: &out)
+            }
+            out += "]"
+        case .object(let o):
+            out += "{"
+            for (i, (k, v)) in o.enumerated() {
+                if i > 0 { out += "," }
+                JSON.quote(k, into: &out)
+                out += ":"
+                v.write(to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    private static func quote(_ s: String, into out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20 || u.value == 0x2028 || u.value == 0x2029:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        out += "\""
+    }
+}

@@ -9,25 +9,11 @@ import Testing
 struct LMPerplexityTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Whether python3 with numpy runs; in CI (`CI=true`) always true, so a missing numpy fails the test instead of skipping it.
-    static let pythonAvailable: Bool = {
-        if ProcessInfo.processInfo.environment["CI"] == "true" { return true }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import numpy"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    }()
+    /// python3 with numpy, for the NumPy reference (`tools/perplexity_reference.py`).
+    static let numpy = Requirement("python3 with numpy (pip install -r tools/requirements.txt)", isMet: Requirement.python(["numpy"]))
 
     static func tool() throws -> String {
-        guard let p = ToolRunner.executable("lm-perplexity") else {
-            Issue.record("lm-perplexity was not found next to the test bundle or in .build (set BITGPT_BIN_DIR)")
-            throw CancellationError()
-        }
-        return p
+        try ToolRunner.path("lm-perplexity")
     }
 
     /// A random model with the byte tokenizer (or `tokenizer`), weights N(0, 0.5) so the distributions are not flat.
@@ -61,8 +47,9 @@ struct LMPerplexityTests {
     }
 
     @Test("perplexity, KL divergence and top-1 agreement match the NumPy reference",
-          .enabled(if: pythonAvailable, "python3 with numpy not found"), arguments: [Architecture.llama, .gpt2])
+          .requires(numpy), arguments: [Architecture.llama, .gpt2])
     func matchesNumPy(arch: Architecture) throws {
+        try Self.numpy.check()
         let dir = try TemporaryDirectory()
         try Self.model(dir.file("t2.bgpt"), arch, dtype: .t2)
         try Self.model(dir.file("f32.bgpt"), arch, dtype: .f32)

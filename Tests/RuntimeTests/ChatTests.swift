@@ -70,11 +70,7 @@ struct ChatTests {
 
     @Test("lm-run --chat with piped stdin prints the library's replies, one line each")
     func lmRunChat() throws {
-        guard let bin = LMRunTests.binary else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("lm-run is not built") }
-            print("notice: lm-run is not built; skipping (run `swift build` first)")
-            return
-        }
+        let bin = try ToolRunner.path("lm-run")
         let expected = try Self.replies(kvType: .f16, maxNewTokens: 12)
         let r = try Self.run(bin, [ReferenceHarness.root.appendingPathComponent("models/shakespeare-bpe-llama-t2.bgpt").path, "--chat",
                                    "--temperature", "0", "-n", "12", "-t", "1"], stdin: Self.lines.joined(separator: "\n") + "\n")
@@ -84,11 +80,7 @@ struct ChatTests {
 
     @Test("lm-run --chat refuses prompt flags, and reports a message the tokenizer cannot take")
     func lmRunChatErrors() throws {
-        guard let bin = LMRunTests.binary else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("lm-run is not built") }
-            print("notice: lm-run is not built; skipping (run `swift build` first)")
-            return
-        }
+        let bin = try ToolRunner.path("lm-run")
         let model = ReferenceHarness.root.appendingPathComponent("models/shakespeare-char-t2.bgpt").path
         let flags = try ToolRunner.run(bin, [model, "--chat", "--prompt", "x"])
         #expect(flags.status == 1 && flags.stderr.contains("--prompt does not apply to --chat"))

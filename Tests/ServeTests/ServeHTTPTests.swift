@@ -9,26 +9,14 @@ import Testing
 struct ServeHTTPTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Whether python3 with the openai package can run; in CI a missing one is a failure.
-    static func pythonReady() -> Bool {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import openai"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    }
+    /// python3 with the openai client, which serve_test.py drives the server with.
+    static let openai = Requirement("python3 with the openai package (tools/setup.sh installs it)", isMet: Requirement.python(["openai"]))
 
-    static let ready = pythonReady() || ProcessInfo.processInfo.environment["CI"] == "true"
-
-    @Test("tools/serve_test.py passes", .enabled(if: ready, "python3 with the openai package is missing (tools/setup.sh installs it)"),
+    @Test("tools/serve_test.py passes", .requires(openai),
           .timeLimit(.minutes(20)))
     func serveTests() throws {
-        #expect(Self.pythonReady(), "python3 with the openai package is required (tools/setup.sh installs it)")
-        let serve = try #require(ToolRunner.executable("lm-serve"), "lm-serve is not built")
-        let run = try #require(ToolRunner.executable("lm-run"), "lm-run is not built")
+        try Self.openai.check()
+        let serve = try ToolRunner.path("lm-serve"), run = try ToolRunner.path("lm-run")
         let dir = try TemporaryDirectory()
         let models = Self.root.appendingPathComponent("models")
         let r = try ToolRunner.run("/usr/bin/env", [

@@ -1,6 +1,7 @@
 import BitGPT
 import Foundation
 import Testing
+import TestSupport
 
 /// ``ChatTemplate``: the Jinja subset against Jinja2 itself (expected strings rendered with
 /// jinja2 3.1.6, `trim_blocks` and `lstrip_blocks` on, as Hugging Face's `apply_chat_template`),
@@ -91,15 +92,13 @@ struct ChatTemplateTests {
         #expect(try t.decode(ids) == "x <|endoftext|><|endoftext|>")
     }
 
-    @Test("SentencePiece: <s> and </s> in text stay ordinary; the template's </s> is the eos token")
+    @Test("SentencePiece: <s> and </s> in text stay ordinary; the template's </s> is the eos token",
+          .requires(SentencePieceTests.spmTrain))
     func ordinaryTextSentencePiece() throws {
         let dir = TestStrings.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        guard let tool = SentencePieceTests.which("spm_train") else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI=true but spm_train is missing") }
-            print("notice: spm_train not found; skipping the SentencePiece special-token test")
-            return
-        }
+        try SentencePieceTests.spmTrain.check()
+        let tool = try #require(Requirement.which("spm_train"))
         let input = dir + "/train.txt"
         let text = (0..<400).map { "the lazy fox packs \($0 % 7) ternary weights </s> <s>\n" }.joined()
         FileManager.default.createFile(atPath: input, contents: Data(text.utf8))

@@ -62,6 +62,7 @@ struct LMTrain: BitGPTCommand {
     @Option(parsing: .unconditional, help: "OpenBLAS threads (per rank under mpirun).") var threads = 1
     @Option(parsing: .unconditional, help: "Iterations between checkpoints (0: only at the end).") var checkpointInterval = 500
     @Flag(inversion: .prefixedNo, help: "Continue from OUT/ckpt.safetensors.") var resume = false
+    @Option(help: "Fine-tune this model (.bgpt, lm-train checkpoint, or a checkpoint lm-convert reads; char or bytes tokenizer): its shape and tokenizer are the run's.") var initFrom: String?
     @Flag(inversion: .prefixedNo, help: "Replace the run an existing --out folder holds.") var overwrite = false
     @Option(parsing: .unconditional, help: "Iterations between progress lines on standard output (0: none).") var logInterval = 10
     @Option(help: "Where to write the .bgpt (default OUT/model.bgpt).") var export: String?
@@ -92,6 +93,16 @@ struct LMTrain: BitGPTCommand {
     func train(_ world: Communicator) throws -> Int32? {
         // Flushed line by line: a log redirected to a file (nohup, a job queue) shows each line as it comes.
         func print(_ s: String) { if world.isRoot { StandardOutput.write(s + "\n", flush: true) } }
+        if initFrom != nil {
+            // The shape comes from the model: a shape flag would be ignored or contradict it.
+            let shapeFlags = ["--dim", "--n-embd", "--n-layers", "--n-layer", "--n-heads", "--n-head", "--n-kv-heads", "--n-kv-head",
+                              "--context", "--block-size", "--arch", "--bias", "--no-bias", "--activation"]
+            for a in CommandLine.arguments.dropFirst() {
+                if let f = shapeFlags.first(where: { a == $0 || a.hasPrefix($0 + "=") }) {
+                    throw TrainError.badOption("--init-from takes the model's shape; drop \(f)")
+                }
+            }
+        }
         var o = TrainOptions(data: data)
         o.out = out
         o.tokenizer = tokenizer
@@ -105,12 +116,15 @@ struct LMTrain: BitGPTCommand {
         o.lr = lr; o.minLR = minLr; o.warmupIters = warmupIters; o.lrDecayIters = lrDecayIters; o.decayLR = decayLr
         o.weightDecay = weightDecay; o.beta1 = beta1; o.beta2 = beta2; o.eps = eps; o.gradClip = gradClip
         o.dropout = dropout; o.seed = seed; o.threads = threads; o.checkpointInterval = checkpointInterval
+        o.initFrom = initFrom
+        o.tokenizerGiven = CommandLine.arguments.contains { $0 == "--tokenizer" || $0.hasPrefix("--tokenizer=") }
         o.resume = resume; o.overwrite = overwrite; o.export = export; o.killAfter = debugKillAfter
 
         let trainer = try Trainer(options: o, communicator: world)
         let c = trainer.model.config
         print("\(c.architecture.rawValue)\(c.bitLinear ? " BitLinear" : ""): \(trainer.parameterCount) parameters, vocab \(c.vocabSize), "
               + "\(trainer.data.train.count) train / \(trainer.data.val.count) val tokens")
+        if let initFrom { print("fine-tuning \(initFrom) (its shape and \(trainer.data.tokenizer.rawValue) tokenizer)") }
         if resume {
             print("resuming \(out) at iteration \(trainer.startIteration); the model shape comes from the checkpoint")
         }

@@ -161,3 +161,88 @@ struct RunFixesTests {
         _ = try Trainer(options: fresh).run()
     }
 }
+
+/// `lm-train --init-from MODEL` (issue 18): fine-tuning starts from a model's weights, shape and tokenizer.
+@Suite("lm-train --init-from", .serialized)
+struct InitFromTests {
+    /// English-like text of words the shipped char model's vocabulary holds, unlike Shakespeare's verse.
+    static func text(_ w: Workspace) throws -> String {
+        var r = SeededRandom(seed: 21), s = ""
+        let words = ["the", "king", "shall", "not", "be", "crowned", "and", "yet", "we", "speak", "of", "love", "to", "thee", "night"]
+        while s.utf8.count < 6000 { s += words[Int(r.next() % UInt64(words.count))] + (r.next() % 9 == 0 ? ".\n" : " ") }
+        let path = w.dir.appendingPathComponent("words.txt").path
+        try s.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// (iteration, val loss) of the `step N: ...` lines.
+    static func valLosses(_ stdout: String) -> [Float] {
+        stdout.split(separator: "\n").filter { $0.hasPrefix("step ") }.compactMap { $0.components(separatedBy: "val loss ").last.flatMap { Float($0) } }
+    }
+
+    @Test("fine-tuning the shipped char model on other text starts from its weights (T2, quantization-aware) and lowers that text's loss")
+    func shippedModel() throws {
+        let lm = try LiveRun.lmTrain()
+        let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("models/shakespeare-char-t2.bgpt").path
+        let w = try Workspace()
+        defer { w.cleanup() }
+        let text = try Self.text(w)
+        let r = try ToolRunner.run(lm, ["--data", text, "--out", w.dir.appendingPathComponent("ft").path, "--init-from", model, "--max-iters", "6",
+                                        "--batch-size", "2", "--eval-interval", "6", "--eval-iters", "2", "--warmup-iters", "1", "--lr", "1e-3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.lines.first?.hasPrefix("gpt2 BitLinear: 810112 parameters, vocab 84") == true, "\(r.stdout)")
+        let v = Self.valLosses(r.stdout)
+        // A fresh model starts near ln 84 = 4.43; the shipped one already knows English letters.
+        #expect(v.count == 2 && v[0] < 3 && v[1] < v[0], "\(v)")
+        let exported = try BGPTFile(path: w.dir.appendingPathComponent("ft/model.bgpt").path)
+        #expect(exported.tensors.contains { $0.dtype == .t2 }, "a T2 base continues quantization-aware and exports T2")
+        // The run keeps the model's vocabulary, so --resume (without --init-from) continues it.
+        let resumed = try ToolRunner.run(lm, ["--data", text, "--out", w.dir.appendingPathComponent("ft").path, "--resume", "--max-iters", "7",
+                                              "--batch-size", "2", "--eval-interval", "6", "--eval-iters", "2", "--warmup-iters", "1", "--lr", "1e-3"])
+        #expect(resumed.status == 0 && resumed.stdout.contains("done: 7 iterations"), "\(resumed.stderr)")
+
+        // One-line refusals: a shape flag, a contradicting tokenizer, text outside the vocabulary, --resume.
+        let bad = w.dir.appendingPathComponent("bad.txt").path
+        try "naïve".write(toFile: bad, atomically: true, encoding: .utf8)
+        for (args, message) in [(["--data", text, "--n-layer", "2"], "Error: --init-from takes the model's shape; drop --n-layer"),
+                                (["--data", text, "--tokenizer", "bytes"], "Error: --tokenizer bytes contradicts --init-from \(model), whose tokenizer is char"),
+                                (["--data", text, "--vocab-size", "300"], "Error: --init-from takes the tokenizer from the model; drop --vocab-size and --tokenizer-file"),
+                                (["--data", bad], "Error: \(bad): character U+00EF at byte 2 is not in the vocabulary of --init-from \(model)"),
+                                (["--data", text, "--resume"], "Error: give either --init-from (start a run from a model) or --resume (continue the run in --out), not both")] {
+            let e = try ToolRunner.run(lm, args + ["--out", w.dir.appendingPathComponent("refused").path, "--init-from", model])
+            #expect(e.status == 1 && e.errorLines == [message], "\(args): \(e.stderr)")
+        }
+    }
+
+    @Test("an lm-train checkpoint (through the converter's reader) continues in float, or quantization-aware with --bitlinear")
+    func fromCheckpoint() throws {
+        let lm = try LiveRun.lmTrain()
+        let w = try Workspace()
+        defer { w.cleanup() }
+        let base = w.dir.appendingPathComponent("base").path
+        let flags = ["--data", w.text, "--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "8", "--batch-size", "4",
+                     "--eval-interval", "4", "--eval-iters", "2", "--warmup-iters", "1"]
+        let b = try ToolRunner.run(lm, flags + ["--out", base, "--max-iters", "8"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let baseModel = try BGPTFile(path: base + "/model.bgpt")
+        for extra in [[], ["--bitlinear"]] {
+            let out = w.dir.appendingPathComponent("ft\(extra.count)").path
+            let r = try ToolRunner.run(lm, ["--data", w.text, "--out", out, "--init-from", base + "/ckpt.safetensors", "--max-iters", "0",
+                                            "--eval-iters", "1", "--batch-size", "2"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.lines.first?.hasPrefix(extra.isEmpty ? "gpt2: " : "gpt2 BitLinear: ") == true, "\(r.stdout)")
+            // With no steps, the export holds the base's weights: bit for bit in float, ternarized with --bitlinear.
+            let m = try BGPTFile(path: out + "/model.bgpt")
+            if extra.isEmpty { #expect(m.tensors.map(\.name) == baseModel.tensors.map(\.name)) }
+            for info in baseModel.tensors {
+                guard let t = m.info(info.name) else { Issue.record("\(info.name) missing"); continue }
+                // With --bitlinear the linears become T2 (checked below); every other tensor is the base's.
+                if extra.isEmpty || t.dtype == .f32 {
+                    #expect(Array(m.view(t).bytes) == Array(baseModel.view(info).bytes), "\(info.name)")
+                }
+            }
+            if !extra.isEmpty { #expect(m.tensors.contains { $0.dtype == .t2 }, "--bitlinear exports ternary linears") }
+        }
+    }
+}

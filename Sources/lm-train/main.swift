@@ -22,9 +22,10 @@ struct LMTrain: BitGPTCommand {
         (SIGINT) or 143 (SIGTERM); a second one exits at once. Under mpirun, a signal to any rank \
         stops every rank after the same step.
         Boolean flags take no value or one of true, True, false, False (`--bias`, `--bias false`, \
-        `--bias=False`, `--no-bias`). An --out folder that already holds a run (ckpt.*, loss.csv) is \
-        refused unless --resume continues it or --overwrite replaces it. Rank 0 prints a line every \
-        --log-interval iterations (iteration, loss, lr, ms/it, tok/s, ETA) and flushes every line.
+        `--bias=False`, `--no-bias`). An --out folder that already holds a run (ckpt.*) is refused \
+        unless --resume continues it or --overwrite replaces it. Rank 0 prints a line every \
+        --log-interval iterations (iteration, loss, lr, ms/it, tok/s, ETA) and flushes every line. \
+        --init-from MODEL fine-tunes an existing model in its shape, tokenizer and precision.
         Exit codes: 0 success, 1 error (bad flag, data, output path, or checkpoint), 130/143 \
         stopped by SIGINT/SIGTERM with a checkpoint saved.
         """,

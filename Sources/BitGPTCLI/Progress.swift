@@ -49,6 +49,17 @@ public final class ProgressLine {
         draw(ProgressLine.text(label: label, done: done, total: total, unit: unit, scale: scale, rate: rate, extra: extra))
     }
 
+    /// Reports `done` units finished, with a rate (units per second) and ETA (seconds) the caller
+    /// measured, for work whose own clock leaves out pauses (lm-train's steps without its
+    /// evaluations); nil shows `--`.
+    public func update(_ done: Double, rate: Double?, eta: Double?, extra: String = "") {
+        guard enabled else { return }
+        let now = Date()
+        guard now.timeIntervalSince(last) >= 0.1 || done >= total else { return }
+        last = now
+        draw(ProgressLine.text(label: label, done: done, total: total, unit: unit, scale: scale, rate: rate, eta: eta, extra: extra))
+    }
+
     /// Ends the line.
     public func finish() {
         guard enabled else { return }
@@ -61,18 +72,22 @@ public final class ProgressLine {
 
     /// The line: `label  pct%  done/total unit  rate unit/s  ETA mm:ss  extra`.
     ///
-    /// - Parameter rate: raw units per second; nil (not measured yet) shows `--` and `--:--`.
-    public static func text(label: String, done: Double, total: Double, unit: String, scale: Double, rate: Double?, extra: String) -> String {
+    /// - Parameters:
+    ///   - rate: raw units per second; nil (not measured yet) shows `--` and `--:--`.
+    ///   - eta: seconds left; nil: the units left over `rate`.
+    public static func text(label: String, done: Double, total: Double, unit: String, scale: Double, rate: Double?, eta: Double? = nil,
+                            extra: String) -> String {
         let pct = total > 0 ? 100 * done / total : 100
         let counts = scale == 1 ? String(format: "%.0f/%.0f", done, total) : String(format: "%.1f/%.1f", done / scale, total / scale)
         let speed = rate.map { String(format: "%.1f", $0 / scale) } ?? "--"
-        let eta = rate.map { $0 > 0 ? (total - done) / $0 : Double.infinity } ?? Double.infinity
+        let eta = eta ?? rate.map { $0 > 0 ? (total - done) / $0 : Double.infinity } ?? Double.infinity
         var line = String(format: "%@ %5.1f%%  %@ %@  %@ %@/s  ETA %@", label, pct, counts, unit, speed, unit, clock(eta))
         if !extra.isEmpty { line += "  " + extra }
         return line
     }
 
-    static func clock(_ s: Double) -> String {
+    /// `mm:ss`, `h:mm:ss`, or `--:--` for an infinite time.
+    public static func clock(_ s: Double) -> String {
         guard s.isFinite else { return "--:--" }
         let t = Int(s.rounded())
         return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%02d:%02d", t / 60, t % 60)

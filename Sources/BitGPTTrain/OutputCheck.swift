@@ -19,8 +19,17 @@ enum OutputCheck {
     static let runFiles = ["ckpt.safetensors", "ckpt.optim.safetensors", "ckpt.optim.next.safetensors", "loss.csv", "loss.svg",
                            "tokenizer.json", "tokenizer.tiktoken", "tokenizer.model"]
 
-    /// - Throws: ``TrainError/io(path:reason:)`` for the first path that cannot be written.
+    /// The files that mark a folder as holding a run (one `--resume` can continue): training into
+    /// it afresh needs `--overwrite`. A `loss.csv` alone is a run killed before its first
+    /// checkpoint, which only a fresh start can redo.
+    static let runMarkers = ["ckpt.safetensors", "ckpt.optim.safetensors"]
+
+    /// - Throws: ``TrainError/io(path:reason:)`` for the first path that cannot be written, or
+    ///   for an `out` folder that holds a run when neither `resume` nor `overwrite` is set.
     static func check(_ o: TrainOptions) throws(TrainError) {
+        if !o.resume && !o.overwrite, let f = runMarkers.first(where: { FileManager.default.fileExists(atPath: o.out + "/" + $0) }) {
+            throw .io(path: o.out, reason: "already holds a run (\(f)); continue it with --resume or replace it with --overwrite")
+        }
         try makeFolder(o.out)
         var files = runFiles.map { o.out + "/" + $0 }
         if o.export == nil { files.append(o.out + "/model.bgpt") }

@@ -62,7 +62,7 @@ public struct TokenData {
         switch tokenizer {
         case .bytes:
             ids = bytes.map { UInt16($0) }
-            itos = (0..<256).map { b in (0x21..<0x7f).contains(b) ? String(UnicodeScalar(UInt8(b))) : String(format: "<0x%02X>", b) }
+            itos = byteVocabulary
         case .bpe, .sentencepiece:
             throw .badOption("unreachable: sub-word tokenizers are prepared by loadSubword")
         case .char:
@@ -82,6 +82,9 @@ public struct TokenData {
         writeCache(cache, data, size: bytes.count, hash: hash)
         return data
     }
+
+    /// The `bytes` tokenizer's vocabulary by id: printable ASCII as itself, other bytes as `<0xHH>`.
+    public static let byteVocabulary = (0..<256).map { b in (0x21..<0x7f).contains(b) ? String(UnicodeScalar(UInt8(b))) : String(format: "<0x%02X>", b) }
 
     /// Checks that both splits hold at least one window of `blockSize + 1` tokens.
     public func check(blockSize: Int, path: String) throws(TrainError) {

@@ -35,6 +35,14 @@ public struct TrainOptions {
     /// Iterations between checkpoints; 0: only at the end.
     public var checkpointInterval = 500
     public var resume = false
+    /// Start from this model (``InitModel``: a `.bgpt`, an lm-train checkpoint, or any source
+    /// lm-convert reads): its shape, tokenizer and weights; nil: a new model.
+    public var initFrom: String? = nil
+    /// Whether `tokenizer` was given on the command line (with `initFrom` it must match the model's).
+    public var tokenizerGiven = false
+    /// Train into an `out` folder that already holds a run, replacing it (without this or
+    /// `resume`, such a folder is refused).
+    public var overwrite = false
     /// Where to write the .bgpt at the end; nil: `OUT/model.bgpt`.
     public var export: String? = nil
     /// Test hook: SIGKILL this process after this many iterations (0: never); under MPI only
@@ -51,7 +59,7 @@ public struct TrainOptions {
         let kv = nKVHead ?? nHead
         try need(kv >= 1 && nHead % kv == 0, "--n-kv-head \(kv) must divide --n-head \(nHead)")
         try need(architecture != .gpt2 || kv == nHead, "--n-kv-head needs --arch llama (GPT-2 attention has as many kv heads as heads)")
-        try need(architecture != .bitgpt, "--arch must be gpt or llama")
+        try need(architecture != .bitgpt, "--arch must be gpt2 or llama")
         try need(architecture != .llama || (nEmbd / nHead) % 2 == 0, "--arch llama needs an even head size for RoPE, got \(nEmbd / nHead)")
         try need(blockSize >= 1 && blockSize <= 65_536, "--block-size must be in 1...65536, got \(blockSize)")
         try need(batchSize >= 1, "--batch-size must be at least 1")
@@ -64,10 +72,13 @@ public struct TrainOptions {
         try need(gradAccum >= 1, "--grad-accum must be at least 1")
         try need(dropout == 0, "--dropout \(dropout) is not supported: this trainer implements dropout 0 only")
         try need(threads >= 1 && threads <= 256, "--threads must be in 1...256")
+        try need(initFrom == nil || !resume, "give either --init-from (start a run from a model) or --resume (continue the run in --out), not both")
+        try need(initFrom == nil || (vocabSize == nil && tokenizerFile == nil), "--init-from takes the tokenizer from the model; drop --vocab-size and --tokenizer-file")
         try need(tokenizer.isSubword || (vocabSize == nil && tokenizerFile == nil), "--vocab-size and --tokenizer-file need --tokenizer bpe or sentencepiece")
-        try need(!tokenizer.isSubword || vocabSize != nil || tokenizerFile != nil || resume, "--tokenizer \(tokenizer.rawValue) needs --vocab-size N (to train one) or --tokenizer-file FILE")
+        try need(!tokenizer.isSubword || vocabSize != nil || tokenizerFile != nil || resume || initFrom != nil, "--tokenizer \(tokenizer.rawValue) needs --vocab-size N (to train one) or --tokenizer-file FILE")
         try need(vocabSize == nil || tokenizerFile == nil, "give either --vocab-size (train a tokenizer) or --tokenizer-file (use one), not both")
         try need(vocabSize.map { (1...65_536).contains($0) } ?? true, "--vocab-size must be in 1...65536 (token ids are uint16)")
+        try need(!(resume && overwrite), "give either --resume (continue the run in --out) or --overwrite (replace it), not both")
         try need(checkpointInterval >= 0, "--checkpoint-interval must not be negative")
     }
 

@@ -79,6 +79,7 @@ public final class Trainer {
         BLAS.setThreads(o.threads)
         var config: ModelConfig
         var loaded: Checkpoint.Loaded?
+        var initModel: InitModel?
         if o.resume {
             let l = try Checkpoint.load(dir: o.out)
             loaded = l
@@ -86,10 +87,23 @@ public final class Trainer {
             // A sub-word tokenizer is the run's own file, never trained again.
             let file = l.tokenizer.isSubword ? SubwordTokenizer.file(inRun: o.out, kind: l.tokenizer) : nil
             if l.tokenizer.isSubword && file == nil { throw .badCheckpoint(path: o.out, reason: "the \(l.tokenizer.rawValue) tokenizer file is missing") }
-            data = try TokenData.load(path: o.data, tokenizer: l.tokenizer, tokenizerFile: file)
+            var d = try TokenData.load(path: o.data, tokenizer: l.tokenizer, tokenizerFile: file)
+            if l.tokenizer == .char && d.itos != l.itos {
+                // A fine-tuned (--init-from) run keeps its model's vocabulary, not the text's own.
+                d = try InitModel.tokenData(path: o.data, tokenizer: .char, itos: l.itos, source: Checkpoint.modelPath(o.out))
+            }
+            data = d
             guard data.itos == l.itos else {
                 throw .badCheckpoint(path: Checkpoint.modelPath(o.out), reason: "its vocabulary differs from the one of \(o.data)")
             }
+        } else if let source = o.initFrom {
+            let m = try InitModel.load(source, scratchDir: o.out)
+            if o.tokenizerGiven && o.tokenizer != m.tokenizer {
+                throw .badOption("--tokenizer \(o.tokenizer.rawValue) contradicts --init-from \(source), whose tokenizer is \(m.tokenizer.rawValue)")
+            }
+            initModel = m
+            data = try m.tokenData(path: o.data)
+            config = m.runConfig(bitLinear: o.bitLinear, bitLinearNorm: o.bitLinearNorm)
         } else {
             data = try TokenData.load(path: o.data, tokenizer: o.tokenizer, vocabSize: o.vocabSize, tokenizerFile: o.tokenizerFile)
             try data.subword?.write(into: o.out)
@@ -98,6 +112,7 @@ public final class Trainer {
         try data.check(blockSize: config.contextLength, path: o.data)
         model = TrainModel(config: config, batch: shard.localBatch, seed: o.seed, activationCheckpointing: o.activationCheckpointing)
         optimizer = AdamW(layout: model.layout, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay)
+        try initModel?.copy(into: model)
         if let loaded {
             try loaded.restore(into: model, optimizer: optimizer, dir: o.out)
             state = loaded.state

@@ -21,6 +21,11 @@ struct LMTrain: BitGPTCommand {
         finishes the current step, writes the checkpoint, prints how to --resume and exits 130 \
         (SIGINT) or 143 (SIGTERM); a second one exits at once. Under mpirun, a signal to any rank \
         stops every rank after the same step.
+        Boolean flags take no value or one of true, True, false, False (`--bias`, `--bias false`, \
+        `--bias=False`, `--no-bias`). An --out folder that already holds a run (ckpt.*) is refused \
+        unless --resume continues it or --overwrite replaces it. Rank 0 prints a line every \
+        --log-interval iterations (iteration, loss, lr, ms/it, tok/s, ETA) and flushes every line. \
+        --init-from MODEL fine-tunes an existing model in its shape, tokenizer and precision.
         Exit codes: 0 success, 1 error (bad flag, data, output path, or checkpoint), 130/143 \
         stopped by SIGINT/SIGTERM with a checkpoint saved.
         """,
@@ -31,13 +36,13 @@ struct LMTrain: BitGPTCommand {
     @Option(help: "char (sorted characters of the text), bytes, bpe (GPT-2 byte-level BPE) or sentencepiece.") var tokenizer: TokenizerChoice = .char
     @Option(parsing: .unconditional, help: "bpe/sentencepiece: train a tokenizer of this many tokens on --data (≤ 65536).") var vocabSize: Int?
     @Option(help: "bpe/sentencepiece: use this tokenizer.json, .tiktoken or .model instead of training one.") var tokenizerFile: String?
-    @Flag(help: "Keep only each block's input in forward and recompute the block in backward (less memory).") var activationCheckpointing = false
-    @Option(help: "gpt or llama.") var arch = "gpt"
-    @Flag(help: "Ternary BitLinear attention and MLP layers (quantization-aware training).") var bitlinear = false
+    @Flag(inversion: .prefixedNo, help: "Keep only each block's input in forward and recompute the block in backward (less memory).") var activationCheckpointing = false
+    @Option(help: "gpt2 or llama (gpt: the same as gpt2).") var arch = "gpt2"
+    @Flag(inversion: .prefixedNo, help: "Ternary BitLinear attention and MLP layers (quantization-aware training).") var bitlinear = false
     @Flag(inversion: .prefixedNo, help: "Each BitLinear applies its own RMSNorm (BitGPT).") var bitlinearNorm = true
     @OptionGroup var shape: ModelShapeOptions<LMTrainShape>
     @Option(help: "MLP activation: gelu or relu (gpt), swiglu (llama).") var activation: String?
-    @Flag(help: "Biases in LayerNorms and linears (gpt).") var bias = false
+    @Flag(inversion: .prefixedNo, help: "Biases in LayerNorms and linears (gpt).") var bias = false
     @Option(parsing: .unconditional, help: "Sequences per micro-batch.") var batchSize = 12
     @Option(parsing: .unconditional, help: "Micro-batches per step.") var gradAccum = 1
     @Option(parsing: .unconditional, help: "Optimizer steps.") var maxIters = 2000
@@ -47,7 +52,7 @@ struct LMTrain: BitGPTCommand {
     @Option(parsing: .unconditional, help: "Final learning rate.") var minLr: Float = 1e-4
     @Option(parsing: .unconditional, help: "Warmup iterations.") var warmupIters = 100
     @Option(parsing: .unconditional, help: "Iteration where cosine decay ends (default: --max-iters).") var lrDecayIters: Int?
-    @Option(help: "Cosine learning-rate decay: true or false.") var decayLr = true
+    @Flag(inversion: .prefixedNo, help: "Cosine learning-rate decay.") var decayLr = true
     @Option(parsing: .unconditional, help: "AdamW weight decay (2-D tensors only).") var weightDecay: Float = 0.1
     @Option(parsing: .unconditional, help: "AdamW beta1.") var beta1: Float = 0.9
     @Option(parsing: .unconditional, help: "AdamW beta2.") var beta2: Float = 0.99
@@ -57,12 +62,19 @@ struct LMTrain: BitGPTCommand {
     @Option(parsing: .unconditional, help: "Seed of initialisation and batches.") var seed: UInt64 = 1337
     @Option(parsing: .unconditional, help: "OpenBLAS threads (per rank under mpirun).") var threads = 1
     @Option(parsing: .unconditional, help: "Iterations between checkpoints (0: only at the end).") var checkpointInterval = 500
-    @Flag(help: "Continue from OUT/ckpt.safetensors.") var resume = false
+    @Flag(inversion: .prefixedNo, help: "Continue from OUT/ckpt.safetensors.") var resume = false
+    @Option(help: "Fine-tune this model (.bgpt, lm-train checkpoint, or a checkpoint lm-convert reads; char or bytes tokenizer): its shape and tokenizer are the run's.") var initFrom: String?
+    @Flag(inversion: .prefixedNo, help: "Replace the run an existing --out folder holds.") var overwrite = false
+    @Option(parsing: .unconditional, help: "Iterations between progress lines on standard output (0: none).") var logInterval = 10
     @Option(help: "Where to write the .bgpt (default OUT/model.bgpt).") var export: String?
     @Option(parsing: .unconditional, help: .hidden) var debugKillAfter = 0
 
+    /// The boolean flags, for ``BooleanArguments`` (each also has its `--no-` form).
+    static let booleanFlags: Set<String> = ["activation-checkpointing", "bitlinear", "bitlinear-norm", "bias", "decay-lr", "resume", "overwrite"]
+
     func validate() throws {
-        guard arch == "gpt" || arch == "llama" else { throw ValidationError("--arch must be gpt or llama, got \(arch)") }
+        guard ["gpt2", "gpt", "llama"].contains(arch) else { throw ValidationError("--arch must be gpt2 or llama, got \(arch)") }
+        guard logInterval >= 0 else { throw ValidationError("--log-interval must not be negative") }
         if let activation {
             guard let a = Activation(rawValue: activation), a != .silu else { throw ValidationError("--activation must be gelu, relu or swiglu") }
             guard (arch == "llama") == (a == .swiglu) else { throw ValidationError("--activation \(activation) does not fit --arch \(arch)") }
@@ -80,7 +92,18 @@ struct LMTrain: BitGPTCommand {
 
     /// Trains; returns the signal that stopped the run early, or nil when it ran to the end.
     func train(_ world: Communicator) throws -> Int32? {
-        func print(_ s: String) { if world.isRoot { StandardOutput.print(s) } }
+        // Flushed line by line: a log redirected to a file (nohup, a job queue) shows each line as it comes.
+        func print(_ s: String) { if world.isRoot { StandardOutput.write(s + "\n", flush: true) } }
+        if initFrom != nil {
+            // The shape comes from the model: a shape flag would be ignored or contradict it.
+            let shapeFlags = ["--dim", "--n-embd", "--n-layers", "--n-layer", "--n-heads", "--n-head", "--n-kv-heads", "--n-kv-head",
+                              "--context", "--block-size", "--arch", "--bias", "--no-bias", "--activation"]
+            for a in CommandLine.arguments.dropFirst() {
+                if let f = shapeFlags.first(where: { a == $0 || a.hasPrefix($0 + "=") }) {
+                    throw TrainError.badOption("--init-from takes the model's shape; drop \(f)")
+                }
+            }
+        }
         var o = TrainOptions(data: data)
         o.out = out
         o.tokenizer = tokenizer
@@ -94,12 +117,15 @@ struct LMTrain: BitGPTCommand {
         o.lr = lr; o.minLR = minLr; o.warmupIters = warmupIters; o.lrDecayIters = lrDecayIters; o.decayLR = decayLr
         o.weightDecay = weightDecay; o.beta1 = beta1; o.beta2 = beta2; o.eps = eps; o.gradClip = gradClip
         o.dropout = dropout; o.seed = seed; o.threads = threads; o.checkpointInterval = checkpointInterval
-        o.resume = resume; o.export = export; o.killAfter = debugKillAfter
+        o.initFrom = initFrom
+        o.tokenizerGiven = CommandLine.arguments.contains { $0 == "--tokenizer" || $0.hasPrefix("--tokenizer=") }
+        o.resume = resume; o.overwrite = overwrite; o.export = export; o.killAfter = debugKillAfter
 
         let trainer = try Trainer(options: o, communicator: world)
         let c = trainer.model.config
         print("\(c.architecture.rawValue)\(c.bitLinear ? " BitLinear" : ""): \(trainer.parameterCount) parameters, vocab \(c.vocabSize), "
               + "\(trainer.data.train.count) train / \(trainer.data.val.count) val tokens")
+        if let initFrom { print("fine-tuning \(initFrom) (its shape and \(trainer.data.tokenizer.rawValue) tokenizer)") }
         if resume {
             print("resuming \(out) at iteration \(trainer.startIteration); the model shape comes from the checkpoint")
         }
@@ -107,14 +133,25 @@ struct LMTrain: BitGPTCommand {
         let peak = interactive ? Trainer.measurePeakFlops() : 0
         let start = trainer.startIteration
         let progress = ProgressLine("train", total: Double(max(o.maxIters - start, 0)), unit: "it")
-        var tokens = 0.0, seconds = 0.0
+        // One clock for the terminal line and the log lines: step time only, ETA plus the evaluations to come.
+        var clock = TrainClock(maxIters: o.maxIters, evalInterval: o.evalInterval)
+        var lastEvent = DispatchTime.now().uptimeNanoseconds
         let summary = try trainer.run(onStep: { r in
+            lastEvent = DispatchTime.now().uptimeNanoseconds
             guard world.isRoot else { return }
-            tokens += Double(r.tokens); seconds += r.seconds
-            progress.update(Double(r.iteration - start),
-                            extra: TrainProgress.text(loss: Double(r.loss), tokensPerSecond: tokens / max(seconds, 1e-9),
+            clock.step(seconds: r.seconds, tokens: r.tokens)
+            progress.update(Double(r.iteration - start), rate: clock.rate, eta: clock.eta(after: r.iteration),
+                            extra: TrainProgress.text(loss: Double(r.loss), tokensPerSecond: clock.tokensPerSecond,
                                                       secondsPerStep: r.seconds, stepFlops: r.flops, peakFlops: peak))
+            if logInterval > 0 && (r.iteration % logInterval == 0 || r.iteration == r.maxIterations) {
+                progress.finish()
+                print(clock.logLine(iteration: r.iteration, loss: r.loss, lr: r.lr, clock: ProgressLine.clock))
+            }
         }, onEval: { it, tl, vl in
+            // The time since the last step: this evaluation (and a checkpoint written just before it).
+            let now = DispatchTime.now().uptimeNanoseconds
+            clock.evaluation(seconds: Double(now - lastEvent) / 1e9)
+            lastEvent = now
             progress.finish()
             print(String(format: "step %d: train loss %.4f, val loss %.4f", it, tl, vl))
         }, stop: { StopSignals.received })
@@ -135,7 +172,7 @@ struct LMTrain: BitGPTCommand {
     }
 }
 
-LMTrain.main()
+LMTrain.runMain(BooleanArguments.normalize(Array(CommandLine.arguments.dropFirst()), flags: LMTrain.booleanFlags))
 
 /// lm-train's model shape (nanoGPT's flag names `--n-layer`, `--n-head`, `--n-embd`, `--block-size` are aliases).
 enum LMTrainShape: ModelShapeDefaults {

@@ -9,7 +9,7 @@ import Testing
 @Suite("lm-convert of lm-train checkpoints")
 struct TrainCheckpointConvertTests {
     @Test("gpt and llama, with and without --bitlinear, char and bpe tokenizers", arguments: [
-        ["--arch", "gpt"], ["--arch", "gpt", "--bitlinear"], ["--arch", "llama"], ["--arch", "llama", "--bitlinear"],
+        ["--arch", "gpt2"], ["--arch", "gpt", "--bitlinear"], ["--arch", "llama"], ["--arch", "llama", "--bitlinear"],
         ["--arch", "llama", "--bitlinear", "--tokenizer", "bpe", "--vocab-size", "280"], ["--arch", "gpt", "--bias", "--tokenizer", "bytes"],
     ])
     func convertsLikeExport(options: [String]) throws {

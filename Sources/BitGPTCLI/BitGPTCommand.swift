@@ -31,7 +31,7 @@ extension BitGPTCommand {
         } catch {
             let code = exitCode(for: error)
             // A Foundation error that escaped a tool prints as its reason, not as a dump.
-            let text = ErrorText.isFoundation(error) ? "Error: " + ErrorText.short(error) : fullMessage(for: error)
+            let text = ErrorText.isFoundation(error) ? "Error: " + ErrorText.short(error) : joiningValueList(fullMessage(for: error))
             if code == .success {
                 // --help, --version: the text is the output.
                 if !text.isEmpty { StandardOutput.print(text) }
@@ -44,6 +44,23 @@ extension BitGPTCommand {
             terminate(code == .validationFailure ? 1 : code.rawValue)
         }
     }
+}
+
+/// `text` with swift-argument-parser's bulleted list of valid values (which it prints for six or
+/// more, one `  - value` a line after "Please provide one of the following:") joined into the
+/// sentence it uses for fewer, "Please provide one of 'a', 'b' or 'c'.", so an error stays one line.
+func joiningValueList(_ text: String) -> String {
+    let lead = "Please provide one of the following:"
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    guard let i = lines.firstIndex(where: { $0.hasSuffix(lead) }) else { return text }
+    var end = i + 1
+    while end < lines.count, lines[end].hasPrefix("  - ") { end += 1 }
+    let values = lines[(i + 1)..<end].map { "'\($0.dropFirst(4))'" }
+    guard let last = values.last else { return text }
+    let list = values.count == 1 ? last : values.dropLast().joined(separator: ", ") + " or " + last
+    lines[i] = lines[i].dropLast(lead.count) + "Please provide one of \(list)."
+    lines.removeSubrange((i + 1)..<end)
+    return lines.joined(separator: "\n")
 }
 
 /// libc's `exit` (inside the extension, `exit` names swift-argument-parser's method).

@@ -14,17 +14,15 @@ extension CheckpointMapper {
         config.linearBias = c.names.contains("transformer.h.0.attn.c_attn.bias")
         if let b = c.hp.bool("bias"), b != bias { c.notes.append("model_args bias=\(b) but the tensors say \(bias); following the tensors") }
         if let e = c.overrides.normEps { config.normEps = e }
-        c.map("token_embd", "transformer.wte.weight")
-        c.map("pos_embd", "transformer.wpe.weight")
+        let names = CheckpointNameTable.nanogpt
+        c.map("token_embd", names.weight("token_embd"))
+        c.map("pos_embd", names.weight("pos_embd"))
         for l in 0..<L {
-            let s = "transformer.h.\(l).", b = "blk.\(l)."
-            c.mapWeightsAndBiases(block: b, module: s, [("attn_norm", "ln_1"), ("attn_qkv", "attn.c_attn"), ("attn_out", "attn.c_proj"),
-                                                        ("ffn_norm", "ln_2"), ("ffn_up", "mlp.c_fc"), ("ffn_down", "mlp.c_proj")])
+            c.mapWeightsAndBiases(block: "blk.\(l).", module: "\(names.blockPrefix)\(l).", names.block.map { ($0.bgpt, $0.module) })
         }
-        c.map("output_norm", "transformer.ln_f.weight")
-        c.map("output_norm_bias", "transformer.ln_f.bias")
+        c.mapWeightsAndBiases(block: "", module: "", [("output_norm", names.module("output_norm"))])
         c.ignorable = { $0.hasSuffix(".attn.bias") && $0.hasPrefix("transformer.h.") }
-        try tie(&config, &c, embedding: "transformer.wte.weight", head: "lm_head.weight")
+        try tie(&config, &c, embedding: names.weight("token_embd"), head: names.weight("output"))
         return config
     }
 
@@ -216,18 +214,14 @@ extension CheckpointMapper {
         let ctxLen = try c.required(c.overrides.contextLength, "max_seq_len")
         var config = try make(.llama, vocab: emb[0], context: ctxLen, dim: emb[1], layers: L, heads: heads, kv: kv, hidden: hidden)
         config.normEps = c.overrides.normEps ?? c.hp.float("norm_eps") ?? 1e-5
-        c.map("token_embd", "tok_embeddings.weight")
+        let names = CheckpointNameTable.llama2c
+        c.map("token_embd", names.weight("token_embd"))
         for l in 0..<L {
-            let s = "layers.\(l).", b = "blk.\(l)."
-            for (ours, theirs) in [("attn_norm", "attention_norm.weight"), ("attn_q", "attention.wq.weight"), ("attn_k", "attention.wk.weight"),
-                                   ("attn_v", "attention.wv.weight"), ("attn_out", "attention.wo.weight"), ("ffn_norm", "ffn_norm.weight"),
-                                   ("ffn_gate", "feed_forward.w1.weight"), ("ffn_up", "feed_forward.w3.weight"), ("ffn_down", "feed_forward.w2.weight")] {
-                c.map(b + ours, s + theirs)
-            }
+            for (ours, _) in names.block { c.map("blk.\(l).\(ours)", names.weight("blk.\(l).\(ours)")) }
         }
-        c.map("output_norm", "norm.weight")
+        c.map("output_norm", names.weight("output_norm"))
         c.ignorable = { $0.hasSuffix(".attention.mask") || $0 == "freqs_cos" || $0 == "freqs_sin" }
-        try tie(&config, &c, embedding: "tok_embeddings.weight", head: "output.weight")
+        try tie(&config, &c, embedding: names.weight("token_embd"), head: names.weight("output"))
         return config
     }
 }

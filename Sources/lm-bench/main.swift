@@ -42,7 +42,7 @@ struct LMBench: BitGPTCommand {
     @Flag(help: "Print one JSON array of rows instead of the table.") var json = false
     @Option(help: "Random mode: shapes 15m, 100m (comma-separated).") var sizes: String = "15m"
     @Option(help: "Random mode: linear dtypes (comma-separated).") var dtypes: String = "f32,i8,t2,t1"
-    @Option(help: "Random mode: dtype of the tied embedding, which is also the classifier.") var classifierDtype: String = "f32"
+    @Option(help: "Random mode: dtype of the tied embedding, which is also the classifier.") var classifierDtype: DTypeChoice = .f32
     @Option(help: "Random mode: folder for the model files, reused if present (default: a temporary one, removed after).") var dir: String?
 
     func run() throws {
@@ -69,10 +69,12 @@ struct LMBench: BitGPTCommand {
                 }
             }
             let types: [DType] = try dtypes.split(separator: ",").map {
-                guard let d = DType(name: String($0)) else { throw BadInput("unknown dtype \($0)") }
-                return d
+                guard let d = DTypeChoice(argument: String($0)) else {
+                    throw BadInput("--dtypes: unknown dtype \($0) (use \(DTypeChoice.allValueStrings.joined(separator: ", ")))")
+                }
+                return d.dtype
             }
-            guard let classifier = DType(name: classifierDtype) else { throw BadInput("unknown dtype \(classifierDtype)") }
+            let classifier = classifierDtype.dtype
             let d = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("lm-bench-\(getpid())").path
             try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
             workDir = d

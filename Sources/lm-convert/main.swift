@@ -36,14 +36,14 @@ struct LMConvert: BitGPTCommand {
     @Argument(help: "Output .bgpt path.")
     var output: String
 
-    @Option(help: "Source layout: nanogpt, bitgpt, bitgpt-float, babygpt, babygpt-llama, lillm, lightgpt, llama2c (default: detected).")
-    var arch: String?
-    @Option(help: "dtype of linear weights: f32, f16, int8, ternary (t2) or t1.")
-    var dtype: String?
+    @Option(help: "Source layout (default: detected).")
+    var arch: CheckpointLayout?
+    @Option(help: "dtype of linear weights (also int8, ternary).")
+    var dtype: DTypeChoice?
     @Option(name: .customLong("tensor-type"), help: "Per-tensor override PATTERN=TYPE (glob on .bgpt names); repeatable.")
     var tensorTypes: [String] = []
-    @Option(help: "Scale of float weights going to ternary: auto, absmean or lsq (least squares).")
-    var ternaryScale: String = "auto"
+    @Option(help: "Scale of float weights going to ternary (lsq: least squares).")
+    var ternaryScale: TernaryScaleChoice = .auto
     @Option(help: "Tokenizer to embed: nanoGPT meta.pkl, lm-train DATA.char/meta.json, SentencePiece .model, tokenizer.json, encoder.json,vocab.bpe, .tiktoken, or a .bgpt.")
     var tokenizer: String?
     @Option(help: "Model name for general.name (default: output file stem).")
@@ -56,13 +56,6 @@ struct LMConvert: BitGPTCommand {
     var allowGlobals: [String] = []
 
     func validate() throws {
-        if let a = arch, CheckpointLayout(rawValue: a) == nil {
-            throw ValidationError("--arch must be one of \(CheckpointLayout.allCases.map { $0.rawValue }.joined(separator: ", "))")
-        }
-        if ternaryScale != "auto" && TernaryScaleRule(rawValue: ternaryScale) == nil {
-            throw ValidationError("--ternary-scale \"\(ternaryScale)\" is not auto, absmean or lsq")
-        }
-        if let d = dtype, DType(name: d) == nil { throw ValidationError("--dtype \"\(d)\" is not f32, f16, int8 or ternary") }
         for t in tensorTypes {
             do { _ = try TensorTypeRule(parsing: t) } catch { throw ValidationError(error.description) }
         }
@@ -73,7 +66,7 @@ struct LMConvert: BitGPTCommand {
         try OutputPath.check(output, inputs: [input] + tokenizerFiles)
         if CheckpointExport.isTrainCheckpoint(input) {
             let given = [("--arch", arch != nil), ("--dtype", dtype != nil), ("--tensor-type", !tensorTypes.isEmpty),
-                         ("--ternary-scale", ternaryScale != "auto"),
+                         ("--ternary-scale", ternaryScale != .auto),
                          ("--tokenizer", tokenizer != nil), ("--n-heads", nHeads != nil), ("--n-kv-heads", nKvHeads != nil),
                          ("--context-length", contextLength != nil), ("--norm-eps", normEps != nil)]
             if let (flag, _) = given.first(where: { $0.1 }) {
@@ -85,10 +78,10 @@ struct LMConvert: BitGPTCommand {
             return
         }
         var options = Converter.Options()
-        options.layout = arch.flatMap { CheckpointLayout(rawValue: $0) }
-        options.precision = PrecisionPolicy(linear: dtype.flatMap { DType(name: $0) },
+        options.layout = arch
+        options.precision = PrecisionPolicy(linear: dtype?.dtype,
                                             rules: try tensorTypes.map { s throws in try TensorTypeRule(parsing: s) },
-                                            ternaryScale: TernaryScaleRule(rawValue: ternaryScale))
+                                            ternaryScale: ternaryScale.rule)
         options.tokenizer = tokenizer
         options.name = name
         options.overrides = HyperOverrides(nHeads: nHeads, nKVHeads: nKvHeads, contextLength: contextLength, normEps: normEps)
@@ -113,3 +106,6 @@ struct LMConvert: BitGPTCommand {
         }
     }
 }
+
+/// `--arch` parses (and `--help` lists) the converter's layouts by their raw names.
+extension CheckpointLayout: ExpressibleByArgument {}

@@ -25,8 +25,8 @@ struct LMInit: BitGPTCommand {
     @OptionGroup var shape: ModelShapeOptions<LMInitShape>
     @Option(parsing: .unconditional, help: "MLP hidden width (default: family's rule).") var hidden: Int?
     @Option(parsing: .unconditional, help: "Vocabulary size.") var vocab: Int = 256
-    @Option(help: "dtype of linear weights: f32, f16, bf16, i8, t2, t1.") var dtype: String = "t2"
-    @Option(help: "dtype of an untied classifier.") var headDtype: String = "f32"
+    @Option(help: "dtype of linear weights (also int8, ternary).") var dtype: DTypeChoice = .t2
+    @Option(help: "dtype of an untied classifier.") var headDtype: DTypeChoice = .f32
     @Option(help: "Positions (default: family's).") var position: PositionKind?
     @Option(help: "RoPE pairing.") var ropePairing: RopePairing = .interleaved
     @Option(help: "Tokenizer section: bytes (256 tokens) or none.") var tokenizer: TokenizerSectionChoice = .bytes
@@ -39,8 +39,6 @@ struct LMInit: BitGPTCommand {
     var context: Int { shape.context }
 
     func validate() throws {
-        guard DType(name: dtype) != nil else { throw ValidationError("--dtype \"\(dtype)\" is not a dtype") }
-        guard DType(name: headDtype) != nil else { throw ValidationError("--head-dtype \"\(headDtype)\" is not a dtype") }
         if tokenizer == .bytes && vocab < 256 { throw ValidationError("--tokenizer bytes needs --vocab of at least 256") }
         guard dim > 0, nLayers > 0, nHeads > 0, vocab > 0, context > 0, dim % nHeads == 0 else {
             throw ValidationError("sizes must be positive and --n-heads must divide --dim")
@@ -57,7 +55,7 @@ struct LMInit: BitGPTCommand {
         try OutputPath.check(output)
         let progress = ProgressLine("init", total: Double(config.tensorSpecs.count), unit: "tensors")
         do {
-            try RandomModel.write(config: config, to: output, linearType: DType(name: dtype)!, headType: DType(name: headDtype)!,
+            try RandomModel.write(config: config, to: output, linearType: dtype.dtype, headType: headDtype.dtype,
                                   seed: seed, extra: tokenizer == .bytes ? RandomModel.byteTokenizer : Metadata()) { done, _ in
                 progress.update(Double(done))
             }

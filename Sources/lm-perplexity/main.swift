@@ -32,18 +32,17 @@ struct LMPerplexity: BitGPTCommand {
     @Option(name: .customLong("kl-divergence"), help: "Reference model (.bgpt) to compare token distributions with.") var reference: String?
     @Option(name: [.customShort("c"), .long], parsing: .unconditional, help: "Tokens per window (default: the context length).") var context: Int?
     @Option(parsing: .unconditional, help: "Tokens between window starts (default: half a window).") var stride: Int?
-    @Option(name: [.customShort("t"), .long], parsing: .unconditional, help: "Threads, 1 to 1024 (default: all cores).") var threads: Int?
+    @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print the result as JSON (schema bitgpt.perplexity/1).") var json = false
 
     func validate() throws {
         if let c = context, c < 2 { throw ValidationError("--context must be at least 2") }
         if let s = stride, s < 1 { throw ValidationError("--stride must be at least 1") }
-        if let t = threads, let why = ThreadLimit.problem(t) { throw ValidationError("--threads: \(why)") }
     }
 
     func run() throws {
         var progress: ProgressLine?
-        let request = PerplexityTool.Request(model: model, textFile: file, reference: reference, window: context, stride: stride, threads: threads)
+        let request = PerplexityTool.Request(model: model, textFile: file, reference: reference, window: context, stride: stride, threads: threads.threads)
         let report: PerplexityTool.Report
         do {
             report = try PerplexityTool.run(request) { done, total in

@@ -34,17 +34,13 @@ struct LMQuantize: BitGPTCommand {
 
     @Argument(help: "Input .bgpt.") var input: String
     @Argument(help: "Output .bgpt (not needed with --dry-run or --in-place).") var output: String?
-    @Option(help: "Target dtype for linear weights: int8, ternary (t2), t1, f16, bf16, f32.") var to: String
+    @Option(help: "Target dtype for linear weights (also int8, ternary).") var to: DTypeChoice
     @Option(name: .customLong("tensor-type"), help: "Per-tensor override PATTERN=TYPE; repeatable.") var tensorTypes: [String] = []
-    @Option(help: "Scale of float weights going to ternary: auto, absmean or lsq (least squares).") var ternaryScale: String = "auto"
+    @Option(help: "Scale of float weights going to ternary (lsq: least squares).") var ternaryScale: TernaryScaleChoice = .auto
     @Flag(help: "Print the table without writing a file.") var dryRun = false
     @Flag(help: "Rewrite the input file (atomically, through a temporary file).") var inPlace = false
 
     func validate() throws {
-        guard DType(name: to) != nil else { throw ValidationError("--to \"\(to)\" is not a dtype (int8, ternary, t1, f16, bf16, f32)") }
-        if ternaryScale != "auto" && TernaryScaleRule(rawValue: ternaryScale) == nil {
-            throw ValidationError("--ternary-scale \"\(ternaryScale)\" is not auto, absmean or lsq")
-        }
         if output == nil && !dryRun && !inPlace { throw ValidationError("give an output path, --in-place, or --dry-run") }
         if inPlace && dryRun { throw ValidationError("give --in-place or --dry-run, not both") }
         if inPlace, let o = output, !OutputPath.same(o, input) {
@@ -63,8 +59,8 @@ struct LMQuantize: BitGPTCommand {
         var progress: ProgressLine?
         let report: Quantizer.Report
         do {
-            report = try Quantizer.quantize(input: input, output: destination, to: DType(name: to) ?? .i8, rules: rules,
-                                                ternaryScale: TernaryScaleRule(rawValue: ternaryScale)) { done, total in
+            report = try Quantizer.quantize(input: input, output: destination, to: to.dtype, rules: rules,
+                                                ternaryScale: ternaryScale.rule) { done, total in
                 if progress == nil { progress = ProgressLine("quantize", total: Double(total), unit: "tensors") }
                 progress?.update(Double(done))
             }

@@ -20,10 +20,15 @@ struct ExitCodeTests {
         ("lm-init", ["OUT", "--dim", "-8"], "Error: sizes must be positive and --n-heads must divide --dim"),
         ("lm-diff", ["MODEL", "OTHER", "--tolerance=-1"], "Error: --tolerance must be a non-negative number"),
         ("lm-diff", ["MODEL", "OTHER", "--tolerance", "-1"], "Error: --tolerance must be a non-negative number"),
-        ("lm-quantize", ["MODEL", "--to", "foo", "--dry-run"], "Error: --to \"foo\" is not a dtype (int8, ternary, t1, f16, bf16, f32)"),
+        ("lm-quantize", ["MODEL", "--to", "foo", "--dry-run"], "Error: The value 'foo' is invalid for '--to <to>'. Please provide one of 'f32', 'f16', 'bf16', 'i8', 't2' or 't1'."),
         ("lm-quantize", ["MODEL", "--to", "int8"], "Error: give an output path, --in-place, or --dry-run"),
-        ("lm-quantize", ["MODEL", "--to", "t2", "--dry-run", "--ternary-scale", "max"], "Error: --ternary-scale \"max\" is not auto, absmean or lsq"),
-        ("lm-convert", ["CKPT", "OUT", "--ternary-scale", "max"], "Error: --ternary-scale \"max\" is not auto, absmean or lsq"),
+        ("lm-quantize", ["MODEL", "--to", "t2", "--dry-run", "--ternary-scale", "max"],
+         "Error: The value 'max' is invalid for '--ternary-scale <ternary-scale>'. Please provide one of 'auto', 'absmean' or 'lsq'."),
+        ("lm-convert", ["CKPT", "OUT", "--ternary-scale", "max"], "Error: The value 'max' is invalid for '--ternary-scale <ternary-scale>'. Please provide one of 'auto', 'absmean' or 'lsq'."),
+        // Six or more choices: swift-argument-parser's bulleted list is joined into the one error line.
+        ("lm-convert", ["CKPT", "OUT", "--arch", "gpt"], "Error: The value 'gpt' is invalid for '--arch <arch>'. Please provide one of "
+         + "'nanogpt', 'bitgpt', 'bitgpt-float', 'babygpt', 'babygpt-llama', 'lillm', 'lightgpt' or 'llama2c'."),
+        ("lm-convert", ["CKPT", "OUT", "--dtype", "q4"], "Error: The value 'q4' is invalid for '--dtype <dtype>'. Please provide one of 'f32', 'f16', 'bf16', 'i8', 't2' or 't1'."),
         ("lm-perplexity", ["MODEL", "--file", "OUT", "--context", "1"], "Error: --context must be at least 2"),
         ("lm-perplexity", ["MODEL", "--file", "OUT", "--threads", "-1"], "Error: --threads: thread count -1 is out of range 1...1024"),
         ("lm-inspect", [], "Error: Missing expected argument '<model>'"),

@@ -59,8 +59,18 @@ struct LMInitTests {
         let dir = try TemporaryDirectory()
         let r = try ToolRunner.run(try Self.tool(), [dir.file("m.bgpt"), "--dtype", "q4"])
         #expect(r.status == 1)
-        #expect(r.errorLines.first == "Error: --dtype \"q4\" is not a dtype")
+        #expect(r.errorLines.first == "Error: The value 'q4' is invalid for '--dtype <dtype>'. Please provide one of 'f32', 'f16', 'bf16', 'i8', 't2' or 't1'.")
+        #expect(r.errorLines.count == 4, "the value list is joined into the error line: \(r.errorLines)")
         #expect(dir.contents().isEmpty)
+    }
+
+    @Test("--help lists the dtype choices and names the default, not its raw code")
+    func dtypeHelp() throws {
+        let r = try ToolRunner.run(try Self.tool(), ["--help"])
+        #expect(r.status == 0)
+        let help = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains("(values: f32, f16, bf16, i8, t2, t1; default: t2)"), "\(help)")
+        #expect(help.contains("(values: f32, f16, bf16, i8, t2, t1; default: f32)"), "\(help)")
     }
 
     @Test("an unwritable destination exits 1 with one Error line naming it")

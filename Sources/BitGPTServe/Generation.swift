@@ -12,7 +12,8 @@ struct Generation {
     func respond(_ request: GenerationRequest, context: ServeContext) async throws(APIError) -> Response {
         let job = try scheduler.submit(SequenceRequest(
             prompt: request.prompt, maxNewTokens: request.maxTokens, sampling: request.sampling,
-            stopTokens: model.generation.stopToken.map { [$0] } ?? [], topLogprobs: request.logprobs ?? 0))
+            stopTokens: model.generation.stopToken.map { [$0] } ?? [], topLogprobs: request.logprobs ?? 0,
+            wantsLogprobs: request.logprobs != nil))
         let names = Names(kind: request.kind, model: model.id)
         if request.stream { return stream(request, job: job, names: names, channel: context.channel) }
         let (text, finish, logprobs, tokens) = try await collect(request, job: job).get()

@@ -175,7 +175,7 @@ struct BatchDecoderTests {
         }
     }
 
-    @Test("a step with N decoding slots is one forward pass with as many parallel loops as one slot's")
+    @Test("a step with N decoding slots is one forward pass with as many parallel loops as one slot's, plus one for the draws")
     func onePassPerStep() throws {
         try Self.withModel(Family.all[5]) { model in
             func loopsPerDecodeStep(slots: Int) throws -> Int {
@@ -193,7 +193,8 @@ struct BatchDecoderTests {
             }
             let one = try loopsPerDecodeStep(slots: 1)
             #expect(one > 0)
-            for n in 2...4 { #expect(try loopsPerDecodeStep(slots: n) == one, "\(n) slots") }
+            // Two or more slots draw their tokens in one more parallel loop (one slot draws inline).
+            for n in 2...4 { #expect(try loopsPerDecodeStep(slots: n) == one + 1, "\(n) slots") }
         }
     }
 
@@ -216,6 +217,13 @@ struct BatchDecoderTests {
             for (tok, lp) in t.topLogprobs { #expect(abs(Double(lp) - (logits[tok] - lse)) < 1e-5) }
             #expect(abs(Double(t.logprob) - (logits[t.token] - lse)) < 1e-5)
             if case .finished(.length) = events.last?.event {} else { Issue.record("expected .finished(.length), got \(events)") }
+            // Without logprobs the same token is drawn, and no logprob is computed.
+            let plain = try BatchDecoder(model: model, pool: WorkerPool(threads: 1), slots: 1, kvType: .f32)
+            _ = try plain.admit(SequenceRequest(prompt: [3, 4], maxNewTokens: 1, sampling: SamplingSettings(temperature: 0, repeatPenalty: 1.5),
+                                                wantsLogprobs: false))
+            guard case let .token(u) = try plain.step().first?.event else { Issue.record("no token"); return }
+            #expect(u.token == t.token)
+            #expect(u.logprob.isNaN && u.topLogprobs.isEmpty)
         }
     }
 

@@ -13,7 +13,7 @@ import Foundation
 /// A step does, in order:
 /// 1. one forward pass over the next token of every decoding slot, plus up to `prefillChunk`
 ///    pending prompt tokens of one admitted slot (the one waiting longest);
-/// 2. for every slot whose logits are ready, one draw: a ``SequenceEvent/token(_:)`` event, then
+/// 2. for every slot whose logits are ready, one draw (slots draw in parallel on the pool): a ``SequenceEvent/token(_:)`` event, then
 ///    ``SequenceEvent/finished(_:)`` if it was a stop token or the last allowed one.
 ///
 /// Not thread-safe: one thread owns a decoder. The model may be shared with other decoders.
@@ -32,7 +32,6 @@ public final class BatchDecoder {
     private var slotList: [Slot]
     private var pendingEvents: [(slot: Int, event: SequenceEvent)] = []
     private var nextTicket = 0
-    private let raw: AlignedBuffer<Float>  // (vocab) the raw logits of the slot being sampled
     private let work: RunState             // activations of a pass: (slots + prefillChunk) rows
     private let rowTokens: AlignedBuffer<Int>  // (work.maxTokens) the token of each row of a pass
     private var spans: [SequenceSpan] = []
@@ -43,6 +42,7 @@ public final class BatchDecoder {
     /// One sequence's state.
     private final class Slot {
         let cache: RunState
+        let raw: AlignedBuffer<Float>  // (vocab) the raw logits kept for logprobs while the sampler changes cache.logits
         var active = false
         var request = SequenceRequest(prompt: [], maxNewTokens: 0)
         var sampler: Sampler?
@@ -53,7 +53,10 @@ public final class BatchDecoder {
         var prefilling = false    // the pending tokens are prompt work (a prompt or a refilled window)
         var ticket = 0            // order of prompt work
         var endNow = false        // finish with .length at the next step without running (maxNewTokens 0)
-        init(cache: RunState) { self.cache = cache }
+        init(cache: RunState, vocabSize: Int) {
+            self.cache = cache
+            raw = AlignedBuffer(count: vocabSize)
+        }
     }
 
     /// Creates a decoder and allocates every slot's KV cache.
@@ -88,8 +91,7 @@ public final class BatchDecoder {
         self.pool = pool
         self.kvType = kvType
         self.prefillChunk = prefillChunk
-        slotList = (0..<slots).map { _ in Slot(cache: RunState(config: c, maxTokens: 1, kvType: kvType)) }
-        raw = AlignedBuffer(count: c.vocabSize)
+        slotList = (0..<slots).map { _ in Slot(cache: RunState(config: c, maxTokens: 1, kvType: kvType), vocabSize: c.vocabSize) }
         work = RunState(config: c, maxTokens: rows.partialValue, kvType: kvType, logitRows: slots + 1, kvCache: false)
         rowTokens = AlignedBuffer(count: work.maxTokens)
         spans.reserveCapacity(slots)
@@ -158,12 +160,25 @@ public final class BatchDecoder {
             events.append((i, .finished(.length)))
         }
         try runForward()
-        for (i, s) in slotList.enumerated() where s.active && !s.prefilling && s.fed == s.tokens.count {
-            let (event, end) = draw(s)
-            events.append((i, .token(event)))
+        // The draws of the slots are independent (each has its own logits, sampler and buffers), so
+        // they run on the pool; events and feeding back stay in slot order.
+        let ready = slotList.indices.filter { slotList[$0].active && !slotList[$0].prefilling && slotList[$0].fed == slotList[$0].tokens.count }
+        var drawnTokens = [TokenEvent](repeating: TokenEvent(token: 0, logprob: 0), count: ready.count)
+        drawnTokens.withUnsafeMutableBufferPointer { out in
+            pool.forRanges(ready.count) { a, b in
+                for k in a..<b { out[k] = draw(slotList[ready[k]]) }
+            }
+        }
+        for (k, i) in ready.enumerated() {
+            let s = slotList[i], next = drawnTokens[k].token
+            s.drawn += 1
+            events.append((i, .token(drawnTokens[k])))
+            let end: FinishReason? = s.request.stopTokens.contains(next) ? .stop : s.drawn >= s.request.maxNewTokens ? .length : nil
             if let reason = end {
                 release(s)
                 events.append((i, .finished(reason)))
+            } else {
+                feed(next, to: s)
             }
         }
         return events
@@ -198,20 +213,20 @@ public final class BatchDecoder {
         }
     }
 
-    /// Draws the next token of `s` from its logits and feeds it back unless the sequence ends.
+    /// Draws the next token of `s` from its logits (touching only `s`, so slots can draw concurrently).
     ///
-    /// - Returns: the token's event, and why the sequence ends (a stop token, or the last allowed token) or nil.
-    private func draw(_ s: Slot) -> (TokenEvent, FinishReason?) {
-        let V = model.config.vocabSize, logits = s.cache.logits.pointer
-        raw.pointer.update(from: logits, count: V)
-        let lse = TokenLogprobs.logSumExp(raw.pointer, count: V)
-        let top = TokenLogprobs.top(raw.pointer, count: V, k: s.request.topLogprobs, lse: lse)
+    /// - Returns: the token's event.
+    private func draw(_ s: Slot) -> TokenEvent {
+        let V = model.config.vocabSize, logits = s.cache.logits.pointer, raw = s.raw
+        // The sampler changes the logits in place: keep the raw ones only when logprobs are wanted.
+        var lse = Float.nan, top: [(token: Int, logprob: Float)] = []
+        if s.request.wantsLogprobs {
+            raw.pointer.update(from: logits, count: V)
+            lse = TokenLogprobs.logSumExp(raw.pointer, count: V)
+            top = TokenLogprobs.top(raw.pointer, count: V, k: s.request.topLogprobs, lse: lse)
+        }
         let next = s.tokens.withUnsafeBufferPointer { s.sampler!.sample(logits, recent: $0) }
-        s.drawn += 1
-        let event = TokenEvent(token: next, logprob: raw.pointer[next] - lse, topLogprobs: top)
-        let end: FinishReason? = s.request.stopTokens.contains(next) ? .stop : s.drawn >= s.request.maxNewTokens ? .length : nil
-        if end == nil { feed(next, to: s) }
-        return (event, end)
+        return TokenEvent(token: next, logprob: s.request.wantsLogprobs ? raw.pointer[next] - lse : .nan, topLogprobs: top)
     }
 
     /// Appends a drawn token: the next pass runs it at the next position, or, past the context,

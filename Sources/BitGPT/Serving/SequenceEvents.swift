@@ -11,15 +11,20 @@ public struct SequenceRequest: Sendable {
     public var stopTokens: Set<Int>
     /// Alternatives to report with each token, most likely first, 0 ... ``BatchDecoder/maxTopLogprobs``; 0 = none.
     public var topLogprobs: Int
+    /// Whether each ``TokenEvent`` carries its ``TokenEvent/logprob``. Without it the decoder skips
+    /// the log-sum-exp over the whole vocabulary that the logprob needs (the event's logprob is then
+    /// NaN); asking for ``topLogprobs`` implies it.
+    public var wantsLogprobs: Bool
 
     /// A request.
     public init(prompt: [Int], maxNewTokens: Int, sampling: SamplingSettings = SamplingSettings(), stopTokens: Set<Int> = [],
-                topLogprobs: Int = 0) {
+                topLogprobs: Int = 0, wantsLogprobs: Bool = true) {
         self.prompt = prompt
         self.maxNewTokens = maxNewTokens
         self.sampling = sampling
         self.stopTokens = stopTokens
         self.topLogprobs = topLogprobs
+        self.wantsLogprobs = wantsLogprobs || topLogprobs > 0
     }
 }
 
@@ -38,7 +43,8 @@ public struct TokenEvent: Sendable {
     /// The token id.
     public var token: Int
     /// Its natural-log probability under the raw logits: `log_softmax(logits)[token]` at temperature
-    /// 1, before the repetition penalty and every filter.
+    /// 1, before the repetition penalty and every filter; NaN when the request did not want it
+    /// (``SequenceRequest/wantsLogprobs``).
     public var logprob: Float
     /// The `topLogprobs` most likely tokens under the same distribution, most likely first (lower
     /// id first on ties); empty when the request asked for none.

@@ -4,7 +4,7 @@ import Foundation
 /// Writes a trained model as a `.bgpt` file the runtime loads directly.
 ///
 /// Tensors keep their `.bgpt` names (``ParameterLayout`` order). BitLinear weights are stored as
-/// T2 through `TensorEncoder`, whose absmean ternarization is exactly ``weightQuantForward``'s, so
+/// T2 through `TensorEncoder`, whose absmean ternarization is ``weightQuantForward``'s own (`ternaryQuantize`), so
 /// the file dequantizes to the trainer's fake-quantized weights bit for bit; everything else is
 /// F32. The tokenizer section is `char` (`tokenizer.tokens` = the vocabulary by id), `bytes`, or
 /// the section of the run's sub-word tokenizer (``SubwordTokenizer``: `bpe` or `sentencepiece`).

@@ -63,7 +63,12 @@ struct ParityTests {
             maxRef = max(maxRef, abs(ref.logits[i]))
             vsF32 = max(vsF32, abs(runs[0].logits[i] - runs[2].logits[i]))
         }
-        let tol: Float = dtype.isQuantized ? 1e-5 : 1e-4
+        // F32 weights: a key or value whose f32 value sits within a last-bit difference of a binary16
+        // rounding boundary rounds one way here and the other way in NumPy (whose matmuls sum in
+        // another order, which depends on the BLAS build and the CPU), and one binary16 ulp is 2⁻¹⁰
+        // relative; on an AVX2-only AMD EPYC such flips reached 1.7e-4 of the largest logit. So the
+        // bound is one binary16 ulp; T2 weights (integer sums) keep 1e-5 and every run the same greedy tokens.
+        let tol: Float = dtype.isQuantized ? 1e-5 : 1e-3
         print("parity f16 cache \(family.name) \(dtype): max |Δlogit| \(maxDiff) vs NumPy; \(vsF32) vs the F32 cache (max |logit| \(maxRef))")
         #expect(maxDiff <= tol * max(maxRef, 1), "\(family.name) \(dtype): max |Δ| \(maxDiff)")
         #expect(runs[0].greedy == ref.greedy, "\(family.name) \(dtype): greedy continuation differs")

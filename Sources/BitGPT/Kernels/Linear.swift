@@ -117,7 +117,7 @@ public final class Linear {
     func prepare(_ x: UnsafePointer<Float>, n: Int, scratch s: LinearScratch) -> UnsafePointer<Float> {
         var input = x
         if let g = normGain {
-            g.withUnsafeBufferPointer { gb in rmsNorm(s.xn, x, gain: gb.baseAddress!, n: n, dim: cols, eps: normEps) }
+            g.withUnsafeBufferPointer { gb in rmsNormForward(s.xn, nil, x, gb.baseAddress!, n: n, c: cols, eps: normEps) }
             input = UnsafePointer(s.xn)
         }
         guard quantizesActivations else { return input }
@@ -187,7 +187,7 @@ public final class Linear {
         guard dtype.isQuantized, x.count == n * cols else { return nil }
         var xn = x, q = [Int8](repeating: 0, count: n * cols), sc = [Float](repeating: 0, count: n)
         var acc = [Int32](repeating: 0, count: n * rows)
-        if let g = normGain { rmsNorm(&xn, x, gain: g, n: n, dim: cols, eps: normEps) }
+        if let g = normGain { rmsNormForward(&xn, nil, x, g, n: n, c: cols, eps: normEps) }
         bgpt_k_quantize_i8(&q, &sc, xn, n, cols)
         let w = weights
         switch dtype {

@@ -63,7 +63,7 @@ public final class LinearGroup {
                 up.rowsForward(o + H, ld: ld, input, r0: r0, r1: r1, n: m, scratch: s, acc: s.acc + m * H)
                 for t in 0..<m {
                     let row = o + t * ld
-                    swiglu(row + r0, gate: row + r0, up: row + H + r0, count: r1 - r0)
+                    swigluForward(row + r0, row + r0, row + H + r0, n: r1 - r0)
                 }
             }
             t0 += m

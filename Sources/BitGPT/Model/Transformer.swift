@@ -301,7 +301,7 @@ public final class Transformer {
                 } else {
                     gate.forward(hb, ld: 2 * H, min, n: n, scratch: scratch, pool: pool)
                     b.up.forward(hb + H, ld: 2 * H, min, n: n, scratch: scratch, pool: pool)
-                    for t in 0..<n { swiglu(hb + 2 * t * H, gate: hb + 2 * t * H, up: hb + 2 * t * H + H, count: H) }
+                    for t in 0..<n { swigluForward(hb + 2 * t * H, hb + 2 * t * H, hb + 2 * t * H + H, n: H) }
                 }
                 // Pack the products to (n, hidden) for the down projection (token 0 is in place).
                 for t in 1..<max(n, 1) { (hb + t * H).update(from: hb + 2 * t * H, count: H) }
@@ -355,9 +355,9 @@ public final class Transformer {
     /// The MLP's plain non-linearity in place over `count` values (SwiGLU gates elsewhere).
     private func activate(_ p: UnsafeMutablePointer<Float>, count: Int) {
         switch config.activation {
-        case .gelu: geluInPlace(p, count: count)
-        case .relu: reluInPlace(p, count: count)
-        case .silu, .swiglu: siluInPlace(p, count: count)
+        case .gelu: geluForward(p, nil, p, n: count)
+        case .relu: reluForward(p, p, n: count)
+        case .silu, .swiglu: siluForward(p, p, n: count)
         }
     }
 
@@ -365,13 +365,13 @@ public final class Transformer {
     private func norm(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, gain: [Float], bias: [Float]?, n: Int, eps: Float) {
         gain.withUnsafeBufferPointer { g in
             if config.norm == .rmsnorm {
-                rmsNorm(out, x, gain: g.baseAddress!, n: n, dim: config.dim, eps: eps)
+                rmsNormForward(out, nil, x, g.baseAddress!, n: n, c: config.dim, eps: eps)
             } else if let bias {
                 bias.withUnsafeBufferPointer { bb in
-                    layerNorm(out, x, gain: g.baseAddress!, bias: bb.baseAddress!, n: n, dim: config.dim, eps: eps)
+                    layerNormForward(out, nil, nil, x, g.baseAddress!, bb.baseAddress!, n: n, c: config.dim, eps: eps)
                 }
             } else {
-                layerNorm(out, x, gain: g.baseAddress!, bias: nil, n: n, dim: config.dim, eps: eps)
+                layerNormForward(out, nil, nil, x, g.baseAddress!, nil, n: n, c: config.dim, eps: eps)
             }
         }
     }

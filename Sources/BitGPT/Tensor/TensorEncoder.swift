@@ -68,12 +68,11 @@ public enum TensorEncoder {
 
     /// The absmean ternarization of BitNet b1.58 / BitGPT: returns the codes and γ = mean|W| (floored at 1e-5).
     public static func ternarize(_ w: [Float]) -> (values: [Int8], gamma: Float) {
-        var sum = 0.0
-        for x in w { sum += Double(abs(x)) }
-        let mean = Float(sum / Double(max(w.count, 1)))
-        let s = 1 / max(mean, 1e-5)
-        let t = w.map { Int8(max(-1, min(1, ($0 * s).rounded(.toNearestOrEven)))) }
-        return (t, 1 / s)
+        var t = [Int8](repeating: 0, count: w.count)
+        let gamma = w.withUnsafeBufferPointer { wb in
+            t.withUnsafeMutableBufferPointer { tb in ternaryQuantize(wb) { i, code in tb[i] = Int8(code) } }
+        }
+        return (t, gamma)
     }
 
     /// Ternary codes of `w` (the absmean rule's) with γ chosen by `rule`.

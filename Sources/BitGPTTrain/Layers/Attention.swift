@@ -1,4 +1,5 @@
 import Foundation
+import BitGPT
 
 /// The shape of one causal attention call.
 ///
@@ -34,20 +35,15 @@ public func attentionForwardReference(_ out: UnsafeMutablePointer<Float>, _ att:
                 let kvh = h / group
                 let qt = q + (b * T + t) * s.qStride + h * hd
                 let a = att + ((b * s.heads + h) * T + t) * T
-                // Scores and their maximum.
-                var m = -Float.infinity
+                // Scores, then the softmax over s ≤ t.
                 for t2 in 0...t {
                     let kt = k + (b * T + t2) * s.kvStride + kvh * hd
                     var dot: Float = 0
                     for i in 0..<hd { dot += qt[i] * kt[i] }
                     a[t2] = dot * scale
-                    m = max(m, a[t2])
                 }
-                // Softmax over s ≤ t.
-                var sum: Float = 0
-                for t2 in 0...t { a[t2] = expf(a[t2] - m); sum += a[t2] }
-                let inv = 1 / sum
-                for t2 in 0..<T { a[t2] = t2 <= t ? a[t2] * inv : 0 }
+                softmaxForward(a, count: t + 1)
+                for t2 in (t + 1)..<T { a[t2] = 0 }
                 // Weighted sum of values.
                 let o = out + (b * T + t) * C + h * hd
                 for i in 0..<hd { o[i] = 0 }
@@ -132,12 +128,8 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ att: UnsafeMu
                        beta: 0, c: a, ldc: T)
             for t in 0..<T {
                 let row = a + t * T
-                var m = -Float.infinity
-                for t2 in 0...t { m = max(m, row[t2]) }
-                var sum: Float = 0
-                for t2 in 0...t { row[t2] = expf(row[t2] - m); sum += row[t2] }
-                let inv = 1 / sum
-                for t2 in 0..<T { row[t2] = t2 <= t ? row[t2] * inv : 0 }
+                softmaxForward(row, count: t + 1)
+                for t2 in (t + 1)..<T { row[t2] = 0 }
             }
             BLAS.sgemm(transA: false, transB: false, m: T, n: hd, k: T, a: a, lda: T, b: vh, ldb: s.kvStride,
                        beta: 0, c: out + b * T * C + h * hd, ldc: C)
@@ -171,9 +163,8 @@ public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMut
                 // Softmax backward, row by row, into dS (scaled).
                 for t in 0..<T {
                     let ar = a + t * T, dr = ds + t * T
-                    var dot: Float = 0
-                    for t2 in 0...t { dot += ar[t2] * dr[t2] }
-                    for t2 in 0..<T { dr[t2] = t2 <= t ? ar[t2] * (dr[t2] - dot) * scale : 0 }
+                    softmaxBackward(dr, ar, dr, count: t + 1, scale: scale)
+                    for t2 in (t + 1)..<T { dr[t2] = 0 }
                 }
                 // dQ_h += dS · K_h ; dK_h += dSᵀ · Q_h
                 BLAS.sgemm(transA: false, transB: false, m: T, n: hd, k: T, a: ds, lda: T, b: k + ko, ldb: s.kvStride,

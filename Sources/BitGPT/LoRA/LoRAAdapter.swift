@@ -218,6 +218,7 @@ public struct LoRAAdapter: Sendable {
         guard nLayers == config.nLayers else {
             throw .baseMismatch("adapter is for \(nLayers) layers, the base has \(config.nLayers)")
         }
+        _ = try modules
         if config.bitLinear && config.bitLinearNorm {
             throw .unsupported("LoRA on BitLinears with their own input norms is not supported in this version")
         }

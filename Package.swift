@@ -99,7 +99,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["BitGPT"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "BitGPTTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KernelTests", dependencies: ["CBitGPTKernels"], swiftSettings: swiftSettings),
-        .testTarget(name: "RuntimeTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RuntimeTests", dependencies: ["BitGPT", "BitGPTConvert", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TokenizerTests", dependencies: ["BitGPT", "BitGPTCLI", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainTests", dependencies: ["BitGPTTrain", "BitGPT", "TestSupport"], swiftSettings: swiftSettings),

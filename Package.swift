@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["BitGPT", "BitGPTConvert", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TokenizerTests", dependencies: ["BitGPT", "BitGPTCLI", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "TrainTests", dependencies: ["BitGPTTrain", "BitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainTests", dependencies: ["BitGPTTrain", "BitGPT", "BitGPTConvert", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["BitGPT", "BitGPTCAPI", "BitGPTCLI", "CBitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ] + (withServer ? serverTargets : []),
     cxxLanguageStandard: .cxx17

@@ -13,22 +13,14 @@ public final class LoRAWeights {
         public var rank: Int
         public var alpha: Float
         /// Canonical order (q, k, v, o, gate, up, down), no repeats.
-        var targets: [LoRATarget]
+        public var targets: [LoRATarget]
 
-        /// Parses `--lora-targets` (comma-separated q, k, v, o, gate, up, down).
-        /// - Throws: ``TrainError/badOption(_:)`` naming an unknown or missing target.
+        /// Parses `--lora-targets` (comma-separated q, k, v, o, gate, up, down; ``LoRATarget/parseList(_:)``).
+        /// - Throws: ``TrainError/badOption(_:)`` naming an unknown or repeated target.
         public init(rank: Int, alpha: Float, targets list: String) throws(TrainError) {
-            var set = Set<LoRATarget>()
-            for part in list.split(separator: ",", omittingEmptySubsequences: false) {
-                let name = part.trimmingCharacters(in: .whitespaces)
-                guard let t = LoRATarget(rawValue: name) else {
-                    throw .badOption("--lora-targets: unknown target \"\(name)\" (use q, k, v, o, gate, up, down)")
-                }
-                set.insert(t)
-            }
+            do { targets = try LoRATarget.parseList(list).sorted() } catch { throw .badOption("--lora-targets: \(error)") }
             self.rank = rank
             self.alpha = alpha
-            targets = LoRATarget.allCases.filter(set.contains)
         }
 
         /// The targets as the metadata writes them: `q,k,v,o`.
@@ -36,11 +28,10 @@ public final class LoRAWeights {
 
         /// The one-line refusal of settings that cannot work on `config`, or nil.
         func problem(for config: ModelConfig) -> String? {
-            if !(1...4096).contains(rank) { return "--lora-rank must be in 1...4096, got \(rank)" }
+            if !LoRAAdapter.rankRange.contains(rank) { return "--lora-rank must be in 1...4096, got \(rank)" }
             if !(alpha.isFinite && alpha > 0) { return "--lora-alpha must be finite and positive, got \(alpha)" }
-            if config.architecture == .gpt2 && targets.contains(.gate) { return "--lora-targets: gpt2 models have no gate projection" }
-            if config.architecture != .gpt2 && config.architecture != .llama {
-                return "LoRA on \(config.architecture.rawValue) models is not supported (gpt2 and llama are)"
+            do { _ = try LoRAModule.modules(for: targets, architecture: config.architecture) } catch {
+                return config.architecture == .bitgpt ? "\(error)" : "--lora-targets: \(error)"
             }
             return nil
         }
@@ -49,8 +40,10 @@ public final class LoRAWeights {
     /// One adapted linear.
     public struct Adapter {
         public let layer: Int
+        /// The linear adapted (its `.bgpt` and PEFT names).
+        public let module: LoRAModule
         /// The base linear's `.bgpt` name (`blk.0.attn_q`).
-        public let tensor: String
+        public var tensor: String { module.tensorName(layer: layer) }
         /// Offsets of A (r, in) and B (out, r) in ``params`` / ``grads``.
         public let a: Int, b: Int
         public let inFeatures: Int, outFeatures: Int
@@ -64,22 +57,6 @@ public final class LoRAWeights {
     public let params: FloatBuffer, grads: FloatBuffer
     private let index: [String: Int]
 
-    /// The `.bgpt` linear a target adapts in layer `layer` (gpt2: q, k and v share `attn_qkv`).
-    static func linearName(_ t: LoRATarget, layer: Int, architecture: Architecture) -> String {
-        let gpt = architecture == .gpt2
-        let suffix: String
-        switch t {
-        case .q: suffix = gpt ? "attn_qkv" : "attn_q"
-        case .k: suffix = gpt ? "attn_qkv" : "attn_k"
-        case .v: suffix = gpt ? "attn_qkv" : "attn_v"
-        case .o: suffix = "attn_out"
-        case .gate: suffix = "ffn_gate"
-        case .up: suffix = "ffn_up"
-        case .down: suffix = "ffn_down"
-        }
-        return "blk.\(layer).\(suffix)"
-    }
-
     /// Builds the adapters of `settings` for a base of `config` (settings already checked).
     init(settings: Settings, config: ModelConfig, base: ParameterLayout, seed: UInt64) {
         self.settings = settings
@@ -89,13 +66,15 @@ public final class LoRAWeights {
         var tensors: [(name: String, shape: [Int], role: TensorRole)] = []
         var offset = 0
         var index: [String: Int] = [:]
+        // gpt2: q, k and v are one module (the fused attn_qkv), adapted once.
+        let modules = (try? LoRAModule.modules(for: settings.targets, architecture: config.architecture)) ?? []
         for l in 0..<config.nLayers {
-            for t in settings.targets {
-                let name = LoRAWeights.linearName(t, layer: l, architecture: config.architecture)
-                guard index[name] == nil, let e = base.entry(name) else { continue }
+            for module in modules {
+                let name = module.tensorName(layer: l)
+                guard let e = base.entry(name) else { preconditionFailure("no parameter \(name)") }
                 let out = e.shape[0], inF = e.shape[1]
                 index[name] = adapters.count
-                adapters.append(Adapter(layer: l, tensor: name, a: offset, b: offset + r * inF, inFeatures: inF, outFeatures: out))
+                adapters.append(Adapter(layer: l, module: module, a: offset, b: offset + r * inF, inFeatures: inF, outFeatures: out))
                 tensors.append((name + ".lora_a", [r, inF], .linear))
                 tensors.append((name + ".lora_b", [out, r], .linear))
                 offset += r * inF + out * r

@@ -102,7 +102,7 @@ public final class Trainer {
                 throw .badOption("--tokenizer \(o.tokenizer.rawValue) contradicts --init-from \(source), whose tokenizer is \(m.tokenizer.rawValue)")
             }
             initModel = m
-            data = try m.tokenData(path: o.data)
+            data = try m.tokenData(path: o.data, out: o.out)
             config = m.runConfig(bitLinear: o.bitLinear, bitLinearNorm: o.bitLinearNorm)
             if let lora = o.lora {
                 if o.bitLinear && !m.config.bitLinear { throw .badOption("LoRA keeps the base as stored; drop --bitlinear (\(source) is a float model)") }

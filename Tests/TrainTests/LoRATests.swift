@@ -192,6 +192,26 @@ struct LoRATests {
         print("LoRA trainer vs runtime \(arch.rawValue) bitlinear=\(bitLinear): max |Δlogit| \(maxDiff)")
     }
 
+    @Test("LoRA on the shipped bpe llama (T2): its bpe tokenizer is carried over as OUT/tokenizer.json, and the loss on other text falls")
+    func shippedBPEModel() throws {
+        let lm = try LiveRun.lmTrain()
+        let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("models/shakespeare-bpe-llama-t2.bgpt").path
+        let w = try Workspace()
+        defer { w.cleanup() }
+        let text = try InitFromTests.text(w)
+        let out = w.dir.appendingPathComponent("lora").path
+        let r = try ToolRunner.run(lm, ["--data", text, "--out", out, "--init-from", model, "--lora-rank", "4", "--max-iters", "6",
+                                        "--batch-size", "2", "--eval-interval", "6", "--eval-iters", "2", "--warmup-iters", "1", "--lr", "1e-2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = InitFromTests.valLosses(r.stdout)
+        #expect(v.count == 2 && v[1] < v[0], "\(v)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["adapter.safetensors", "loss.csv", "loss.svg", "tokenizer.json"])
+        let a = try Safetensors.read(path: out + "/adapter.safetensors")
+        #expect(a.metadata["architecture"] == "llama" && a.metadata["targets"] == "q,k,v,o" && a.tensors.count == 2 * 4 * 4)
+        #expect(a.metadata["base_fingerprint"] == LoRAAdapter.hex(try LoRABase.fingerprint(of: BGPTFile(path: model))))
+    }
+
     @Test("lm-train --lora-rank on the shipped char model: loss falls, only the adapter is written, the base is untouched; one-line refusals")
     func shippedModel() throws {
         let lm = try LiveRun.lmTrain()

@@ -78,7 +78,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
 
         // MARK: Executables: parse arguments, call a library.
-        .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-train", dependencies: ["BitGPTTrain", "BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-inspect", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-init", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(name: "lm-quantize", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-diff", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-bench", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lm-perplexity", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-perplexity", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         // Kernel benchmark: GB/s and GOP/s of every kernel variant on model-sized shapes.
         .executableTarget(
             name: "kernel-bench",

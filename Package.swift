@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "BitGPTConvert", dependencies: ["BitGPT"], swiftSettings: swiftSettings),
         // The C API: bitgpt.h and its plain-C parts, and the @_cdecl Swift functions behind it.
         .target(name: "CBitGPT"),
-        .target(name: "BitGPTCAPI", dependencies: ["BitGPT", "CBitGPT"], swiftSettings: swiftSettings),
+        .target(name: "BitGPTCAPI", dependencies: ["BitGPT", "BitGPTConvert", "CBitGPT"], swiftSettings: swiftSettings),
         // Shared pieces of the command-line tools: error reporting, progress line, formatting.
         .target(
             name: "BitGPTCLI",
@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["BitGPT", "BitGPTCLI", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainTests", dependencies: ["BitGPTTrain", "BitGPT", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "CLITests", dependencies: ["BitGPT", "BitGPTCAPI", "BitGPTCLI", "CBitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["BitGPT", "BitGPTCAPI", "BitGPTConvert", "BitGPTCLI", "CBitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ] + (withServer ? serverTargets : []),
     cxxLanguageStandard: .cxx17
 )

@@ -98,3 +98,45 @@ public enum LoRAAdapterFile {
         return adapter
     }
 }
+
+/// A `--lora FILE[:SCALE]` argument: an adapter file and its run-time scale (default 1).
+public struct LoRASpec: Equatable, Sendable {
+    /// The adapter file.
+    public var path: String
+    /// s in `y += s·(α/r)·B·(A·x)`.
+    public var scale: Float
+
+    public init(path: String, scale: Float = 1) { self.path = path; self.scale = scale }
+
+    /// Parses `FILE` or `FILE:SCALE` (the scale after the last colon when it reads as a number, so
+    /// a path with colons still works without a scale).
+    /// - Throws: ``LoRAError/invalid(_:)`` for an empty path or a scale that is not a finite number.
+    public init(parsing s: String) throws(LoRAError) {
+        if let colon = s.lastIndex(of: ":") {
+            let tail = String(s[s.index(after: colon)...]), head = String(s[..<colon])
+            if let v = Float(tail) {
+                guard v.isFinite else { throw .invalid("--lora \(s): the scale \(tail) is not a finite number") }
+                guard !head.isEmpty else { throw .invalid("--lora \(s): no adapter file before the scale") }
+                self.init(path: head, scale: v)
+                return
+            }
+            if tail.isEmpty || tail.first.map({ "+-.0123456789".contains($0) }) == true {
+                throw .invalid("--lora \(s): \"\(tail)\" is not a scale (FILE[:SCALE], SCALE a finite number)")
+            }
+        }
+        guard !s.isEmpty else { throw .invalid("--lora needs an adapter file (FILE[:SCALE])") }
+        self.init(path: s)
+    }
+}
+
+extension LoRAAdapterFile {
+    /// Reads every adapter of `specs` for `model` (checking shapes and the base fingerprint, computed
+    /// once from `model.file`) and applies each at its scale. Nothing is applied unless all read.
+    /// - Throws: ``LoRAError`` (one line, naming the adapter file).
+    public static func apply(_ specs: [LoRASpec], to model: Transformer) throws {
+        guard !specs.isEmpty else { return }
+        let fp = try LoRABase.fingerprint(of: model.file)
+        let adapters = try specs.map { s throws(LoRAError) in (try read(path: s.path, config: model.config, fingerprint: fp), s.scale) }
+        for (a, s) in adapters { try model.addAdapter(a, scale: s) }
+    }
+}

@@ -66,7 +66,7 @@ struct LMTrain: BitGPTCommand {
     @Option(parsing: .unconditional, help: "OpenBLAS threads (per rank under mpirun).") var threads = 1
     @Option(parsing: .unconditional, help: "Iterations between checkpoints (0: only at the end).") var checkpointInterval = 500
     @Flag(inversion: .prefixedNo, help: "Continue from OUT/ckpt.safetensors.") var resume = false
-    @Option(help: "Fine-tune this model (.bgpt, lm-train checkpoint, or a checkpoint lm-convert reads; char or bytes tokenizer): its shape and tokenizer are the run's.") var initFrom: String?
+    @Option(help: "Fine-tune this model (.bgpt, lm-train checkpoint, or a checkpoint lm-convert reads; char, bytes or bpe tokenizer): its shape and tokenizer are the run's.") var initFrom: String?
     @Option(parsing: .unconditional, help: "With --init-from: train LoRA adapters of this rank (1...4096) on the frozen model.") var loraRank: Int?
     @Option(parsing: .unconditional, help: "LoRA alpha: the update is scaled by alpha/rank (default: the rank).") var loraAlpha: Float?
     @Option(help: "LoRA targets, comma-separated: q, k, v, o, gate, up, down (gpt2: q, k, v all mean the fused attn_qkv).") var loraTargets: String?

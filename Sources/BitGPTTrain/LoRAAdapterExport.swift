@@ -22,8 +22,9 @@ public enum LoRAAdapterExport {
         }
     }
 
-    /// Writes `model`'s adapters to `path`; `fingerprint` is ``baseFingerprint(_:)`` of the base.
-    public static func write(model: TrainModel, fingerprint: UInt64, path: String) throws(TrainError) {
+    /// Writes `model`'s adapters to `path`; `fingerprint` is ``baseFingerprint(_:)`` of the base;
+    /// `extra` adds metadata (the run's state, for `--resume`).
+    public static func write(model: TrainModel, fingerprint: UInt64, path: String, extra: [String: String] = [:]) throws(TrainError) {
         guard let lora = model.lora else { preconditionFailure("the model has no LoRA adapters") }
         let arch = model.config.architecture
         let r = lora.settings.rank
@@ -37,7 +38,7 @@ public enum LoRAAdapterExport {
         // The core's description (no matrices needed) gives the contract's metadata.
         let header = LoRAAdapter(rank: r, alpha: lora.settings.alpha, targets: lora.settings.targets, architecture: arch,
                                  nLayers: model.config.nLayers, baseFingerprint: fingerprint, layers: [])
-        let meta = header.metadata.merging(["bitgpt.writer": "lm-train \(BitGPTVersion.string)"]) { a, _ in a }
+        let meta = header.metadata.merging(extra.merging(["bitgpt.writer": "lm-train \(BitGPTVersion.string)"]) { a, _ in a }) { a, _ in a }
         try Safetensors.write(path: path, tensors: tensors, metadata: meta)
     }
 }

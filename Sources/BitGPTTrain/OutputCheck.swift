@@ -17,7 +17,8 @@ import Darwin
 enum OutputCheck {
     /// The files a run writes into its output folder (`ckpt.*`, `loss.*`, the default export).
     static let runFiles = ["ckpt.safetensors", "ckpt.optim.safetensors", "ckpt.optim.next.safetensors", "loss.csv", "loss.svg",
-                           "tokenizer.json", "tokenizer.tiktoken", "tokenizer.model", LoRAAdapterExport.fileName]
+                           "tokenizer.json", "tokenizer.tiktoken", "tokenizer.model", LoRAAdapterExport.fileName,
+                           LoRACheckpoint.optimName]
 
     /// The files that mark a folder as holding a run (one `--resume` can continue): training into
     /// it afresh needs `--overwrite`. A `loss.csv` alone is a run killed before its first

@@ -80,7 +80,18 @@ public final class Trainer {
         var config: ModelConfig
         var loaded: Checkpoint.Loaded?
         var initModel: InitModel?
-        if o.resume {
+        var loraLoaded: LoRACheckpoint.Loaded?
+        var loraSettings = o.lora
+        if o.resume && LoRACheckpoint.isLoRARun(o.out) {
+            // A LoRA run: the base again from its --init-from path, the adapters from OUT.
+            let l = try LoRACheckpoint.load(dir: o.out)
+            let m = try InitModel.load(l.initFrom, scratchDir: o.out)
+            initModel = m
+            loraLoaded = l
+            loraSettings = l.settings
+            data = try m.tokenData(path: o.data, out: o.out)
+            config = m.config
+        } else if o.resume {
             let l = try Checkpoint.load(dir: o.out)
             loaded = l
             config = l.config
@@ -115,12 +126,19 @@ public final class Trainer {
         }
         try data.check(blockSize: config.contextLength, path: o.data)
         model = TrainModel(config: config, batch: shard.localBatch, seed: o.seed, activationCheckpointing: o.activationCheckpointing,
-                           lora: o.lora)
+                           lora: loraSettings)
         // A LoRA run's optimizer state covers the adapters only.
         optimizer = AdamW(layout: model.lora?.layout ?? model.layout, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay)
         try initModel?.copy(into: model)
         baseFingerprint = model.lora != nil ? LoRAAdapterExport.baseFingerprint(model) : nil
-        if let loaded {
+        initFromPath = loraLoaded?.initFrom ?? o.initFrom
+        if let l = loraLoaded {
+            guard let f = baseFingerprint, LoRAAdapter.hex(f) == l.fingerprint else {
+                throw .badCheckpoint(path: LoRAAdapterExport.path(o.out), reason: "its base \(l.initFrom) has changed since the adapter was trained (fingerprint)")
+            }
+            try l.restore(into: model, optimizer: optimizer, dir: o.out)
+            state = l.state
+        } else if let loaded {
             try loaded.restore(into: model, optimizer: optimizer, dir: o.out)
             state = loaded.state
         } else {
@@ -135,6 +153,9 @@ public final class Trainer {
     /// A LoRA run's base fingerprint (``LoRAAdapterExport/baseFingerprint(_:)``), nil otherwise.
     public let baseFingerprint: UInt64?
 
+    /// The base model of a LoRA run (recorded in its checkpoint for `--resume`).
+    let initFromPath: String?
+
     /// Where a LoRA run writes its adapter: `--export`, else `OUT/adapter.safetensors`.
     public var adapterPath: String { options.export ?? LoRAAdapterExport.path(options.out) }
 
@@ -144,7 +165,8 @@ public final class Trainer {
     /// Writes the checkpoint: the model and optimizer state, or a LoRA run's adapter.
     private func saveCheckpoint() throws(TrainError) {
         if let baseFingerprint {
-            try LoRAAdapterExport.write(model: model, fingerprint: baseFingerprint, path: adapterPath)
+            try LoRACheckpoint.save(dir: options.out, adapterPath: LoRAAdapterExport.path(options.out), model: model, optimizer: optimizer,
+                                    state: state, fingerprint: baseFingerprint, initFrom: initFromPath ?? "")
         } else {
             try Checkpoint.save(dir: options.out, model: model, optimizer: optimizer, state: state, data: data)
         }
@@ -225,7 +247,7 @@ public final class Trainer {
             let sps = steps > 0 ? stepSeconds / Double(steps) : 0
             return TrainSummary(iterations: it, lastTrainLoss: lastLoss, valLoss: valLoss, bestValLoss: state.bestValLoss,
                                 secondsPerStep: sps, tokensPerSecond: sps > 0 ? Double(o.batchSize * model.blockSize * o.gradAccum) / sps : 0,
-                                parameters: parameterCount, checkpoint: model.lora != nil ? adapterPath : Checkpoint.modelPath(o.out), export: export, csv: csvPath, svg: svgPath,
+                                parameters: parameterCount, checkpoint: model.lora != nil ? LoRAAdapterExport.path(o.out) : Checkpoint.modelPath(o.out), export: export, csv: csvPath, svg: svgPath,
                                 interruptedBy: interrupted)
         }
         while true {
@@ -281,6 +303,7 @@ public final class Trainer {
         // Final checkpoint, export, curve (rank 0 writes).
         try checkReplicas()
         if comm.isRoot { try saveCheckpoint() }
+        if comm.isRoot, let f = baseFingerprint, let e = o.export { try LoRAAdapterExport.write(model: model, fingerprint: f, path: e) }
         if comm.isRoot && model.lora == nil { try ModelExport.write(model: model, data: data, path: export,
                               name: "lm-train-\(model.config.architecture.rawValue)\(model.config.bitLinear ? "-bitlinear" : "")") }
         let svg = LossPlot.svg(train: trainCurve, val: valCurve,

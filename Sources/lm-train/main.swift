@@ -28,7 +28,7 @@ struct LMTrain: BitGPTCommand {
         --init-from MODEL fine-tunes an existing model in its shape, tokenizer and precision. \
         With --lora-rank R it instead trains LoRA adapters (A, B in f32; alpha --lora-alpha, on the \
         linears of --lora-targets, default q,k,v,o) on the frozen model as stored, and writes them to \
-        OUT/adapter.safetensors (or --export) for `lm-run --lora`; no checkpoint, no model.bgpt.
+        OUT/adapter.safetensors (and --export) for `lm-run --lora`; its checkpoint is the adapter and OUT/adapter.optim.safetensors (--resume continues it); no ckpt.*, no model.bgpt.
         Exit codes: 0 success, 1 error (bad flag, data, output path, or checkpoint), 130/143 \
         stopped by SIGINT/SIGTERM with a checkpoint saved.
         """,
@@ -174,8 +174,8 @@ struct LMTrain: BitGPTCommand {
         if let signal = summary.interruptedBy {
             if world.isRoot {
                 fflush(stdout)
-                let next = trainer.model.lora != nil ? "a LoRA run cannot be resumed yet" : "continue with the same command and --resume"
-                fputs("lm-train: stopped by \(StopSignals.name(signal)) after iteration \(summary.iterations); saved \(summary.checkpoint); \(next)\n", stderr)
+                fputs("lm-train: stopped by \(StopSignals.name(signal)) after iteration \(summary.iterations); saved \(summary.checkpoint); "
+                      + "continue with the same command and --resume\n", stderr)
             }
             return signal
         }

@@ -192,6 +192,38 @@ struct LoRATests {
         print("LoRA trainer vs runtime \(arch.rawValue) bitlinear=\(bitLinear): max |Δlogit| \(maxDiff)")
     }
 
+    @Test("--resume of a LoRA run (adapters and their AdamW state only) gives the adapter of a straight run, bit for bit")
+    func resume() throws {
+        let w = try Workspace()
+        defer { w.cleanup() }
+        let base = try Self.ternaryBase(w)
+        var straight = Self.loraOptions(w, base: base, name: "straight", iters: 6)
+        straight.lrDecayIters = 6; straight.evalInterval = 3
+        _ = try Trainer(options: straight).run()
+        var first = straight
+        first.out = w.dir.appendingPathComponent("resumed").path
+        first.maxIters = 3
+        _ = try Trainer(options: first).run()
+        var second = first
+        second.maxIters = 6; second.resume = true; second.initFrom = nil; second.lora = nil
+        let t = try Trainer(options: second)
+        #expect(t.startIteration == 3 && t.model.lora?.settings.rank == 4)
+        _ = try t.run()
+        let a = try Safetensors.read(path: straight.out + "/adapter.safetensors"), b = try Safetensors.read(path: second.out + "/adapter.safetensors")
+        #expect(a.tensors.count == b.tensors.count && a.tensors.allSatisfy { b.tensors[$0.key]?.values == $0.value.values })
+        // A base that changed since (another model of the same shape at its path) is refused.
+        var otherBase = w.options("base2", arch: .llama, bitLinear: true, iters: 4)
+        otherBase.seed = 8
+        let replacement = try Trainer(options: otherBase).run().export
+        try contents(replacement).write(to: URL(fileURLWithPath: base))
+        var other = second
+        other.maxIters = 7
+        #expect(throws: TrainError.badCheckpoint(path: second.out + "/adapter.safetensors",
+                                                 reason: "its base \(base) has changed since the adapter was trained (fingerprint)")) {
+            _ = try Trainer(options: other)
+        }
+    }
+
     @Test("LoRA on the shipped bpe llama (T2): its bpe tokenizer is carried over as OUT/tokenizer.json, and the loss on other text falls")
     func shippedBPEModel() throws {
         let lm = try LiveRun.lmTrain()
@@ -206,7 +238,7 @@ struct LoRATests {
         #expect(r.status == 0, "\(r.stderr)")
         let v = InitFromTests.valLosses(r.stdout)
         #expect(v.count == 2 && v[1] < v[0], "\(v)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["adapter.safetensors", "loss.csv", "loss.svg", "tokenizer.json"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["adapter.optim.safetensors", "adapter.safetensors", "loss.csv", "loss.svg", "tokenizer.json"])
         let a = try Safetensors.read(path: out + "/adapter.safetensors")
         #expect(a.metadata["architecture"] == "llama" && a.metadata["targets"] == "q,k,v,o" && a.tensors.count == 2 * 4 * 4)
         #expect(a.metadata["base_fingerprint"] == LoRAAdapter.hex(try LoRABase.fingerprint(of: BGPTFile(path: model))))
@@ -232,7 +264,7 @@ struct LoRATests {
         #expect(v.count == 2 && v[1] < v[0], "\(v)")
         #expect(contents(model) == before)
         let files = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
-        #expect(files == ["adapter.safetensors", "loss.csv", "loss.svg"])
+        #expect(files == ["adapter.optim.safetensors", "adapter.safetensors", "loss.csv", "loss.svg"])
         let a = try Safetensors.read(path: out + "/adapter.safetensors")
         #expect(a.tensors.count == 2 * 4 * 4 && a.tensors.keys.allSatisfy { $0.hasPrefix("base_model.model.transformer.h.") })
         #expect(a.metadata["architecture"] == "gpt2" && a.metadata["targets"] == "q,o,up,down")

@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "BitGPTConvert", dependencies: ["BitGPT"], swiftSettings: swiftSettings),
         // The C API: bitgpt.h and its plain-C parts, and the @_cdecl Swift functions behind it.
         .target(name: "CBitGPT"),
-        .target(name: "BitGPTCAPI", dependencies: ["BitGPT", "CBitGPT"], swiftSettings: swiftSettings),
+        .target(name: "BitGPTCAPI", dependencies: ["BitGPT", "BitGPTConvert", "CBitGPT"], swiftSettings: swiftSettings),
         // Shared pieces of the command-line tools: error reporting, progress line, formatting.
         .target(
             name: "BitGPTCLI",
@@ -78,7 +78,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
 
         // MARK: Executables: parse arguments, call a library.
-        .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-run", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-train", dependencies: ["BitGPTTrain", "BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-inspect", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-init", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(name: "lm-quantize", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-diff", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         .executableTarget(name: "lm-bench", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lm-perplexity", dependencies: ["BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-perplexity", dependencies: ["BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         // Kernel benchmark: GB/s and GOP/s of every kernel variant on model-sized shapes.
         .executableTarget(
             name: "kernel-bench",
@@ -99,11 +99,11 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["BitGPT"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "BitGPTTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KernelTests", dependencies: ["CBitGPTKernels"], swiftSettings: swiftSettings),
-        .testTarget(name: "RuntimeTests", dependencies: ["BitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RuntimeTests", dependencies: ["BitGPT", "BitGPTConvert", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TokenizerTests", dependencies: ["BitGPT", "BitGPTCLI", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ConvertTests", dependencies: ["BitGPTConvert", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "TrainTests", dependencies: ["BitGPTTrain", "BitGPT", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "CLITests", dependencies: ["BitGPT", "BitGPTCAPI", "BitGPTCLI", "CBitGPT", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainTests", dependencies: ["BitGPTTrain", "BitGPT", "BitGPTConvert", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["BitGPT", "BitGPTCAPI", "BitGPTConvert", "BitGPTCLI", "CBitGPT", "TestSupport"], swiftSettings: swiftSettings),
     ] + (withServer ? serverTargets : []),
     cxxLanguageStandard: .cxx17
 )

@@ -14,6 +14,9 @@ Usage:
   reference.py MODEL --tokens 1,2,3 --kv-f16 ...                 keys and values rounded to binary16,
                                                                  as the runtime's F16 KV cache stores them
   reference.py MODEL --accumulators NAME --input X.npy           int sums of one BitLinear (JSON)
+  reference.py MODEL --tokens 1,2,3 --lora A.safetensors[:S] ...  with LoRA adapters (repeatable):
+                                                                 y += S·(alpha/r)·B·(A·x) after each targeted
+                                                                 linear, in float32, on the linear's float input
 """
 import argparse
 import json
@@ -43,8 +46,40 @@ def exp32(x):
     return np.exp(x.astype(np.float64)).astype(F)
 
 
+# PEFT module paths (huggingface/peft naming of Llama and GPT-2 layers) -> .bgpt tensor suffixes.
+LORA_MODULES = {
+    "llama": ("base_model.model.model.layers.", {
+        "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+        "self_attn.o_proj": "attn_out", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}),
+    "gpt2": ("base_model.model.transformer.h.", {
+        "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_out", "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down"}),
+}
+
+
+def read_lora(path, scale, arch):
+    """A LoRA adapter file (safetensors, F32) as {bgpt tensor name: [(coef, A, B)]}, read with NumPy alone."""
+    raw = open(path, "rb").read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    if meta.get("format") != "bitgpt-lora" or meta.get("architecture") != arch:
+        sys.exit(f"{path}: not a bitgpt-lora adapter for a {arch} model")
+    rank, alpha = int(meta["rank"]), float(meta["alpha"])
+    coef = F(scale * alpha / rank)
+    prefix, modules = LORA_MODULES[arch]
+    mats = {}
+    for name, e in header.items():
+        assert e["dtype"] == "F32" and name.startswith(prefix) and name.endswith(".weight"), name
+        layer, rest = name[len(prefix):].split(".", 1)
+        module, which = rest[:-len(".weight")].rsplit(".", 1)
+        b, end = e["data_offsets"]
+        arr = np.frombuffer(raw, dtype="<f4", count=(end - b) // 4, offset=8 + n + b).reshape(e["shape"]).astype(F)
+        mats.setdefault(f"blk.{layer}.{modules[module]}", {})[which] = arr
+    return {k: (coef, v["lora_A"], v["lora_B"]) for k, v in mats.items()}
+
+
 class Model:
-    def __init__(self, path, kv_f16=False):
+    def __init__(self, path, kv_f16=False, loras=()):
         self.f = BGPT(path)
         self.kv_f16 = kv_f16
         m = self.f.metadata
@@ -67,6 +102,11 @@ class Model:
             ang = np.arange(self.T, dtype=np.float64)[:, None] * theta ** (-2.0 * np.arange(pairs) / self.hd)[None, :]
             self.cos, self.sin = np.cos(ang).astype(F), np.sin(ang).astype(F)
             self.pairing = m["model.rope_pairing"]
+        self.lora = {}
+        for spec in loras:  # FILE or FILE:SCALE
+            file, _, sc = spec.rpartition(":") if ":" in spec else (spec, "", "1")
+            for k, v in read_lora(file, float(sc), self.arch).items():
+                self.lora.setdefault(k, []).append(v)
 
     def vec(self, name):
         return self.f.tensor(name).values.astype(F)
@@ -103,6 +143,14 @@ class Model:
         return self._acc_prenormed(self.f.tensor(name), x)
 
     def linear(self, x, name, bias, bit=None):
+        y = self.base_linear(x, name, bias, bit)
+        for coef, a, b in self.lora.get(name, ()):
+            # Sums in index order, as the runtime forms them, so a quantized base downstream sees the same floats.
+            h = seq_sum(x.astype(F)[:, None, :] * a[None, :, :])           # (n, r) = A·x
+            y = (y + coef * seq_sum(h[:, None, :] * b[None, :, :])).astype(F)  # (n, out) += coef·B·h
+        return y
+
+    def base_linear(self, x, name, bias, bit=None):
         bit = self.bitlinear if bit is None else bit
         w = self.f.tensor(name)
         if bit and self.bl_norm and self.f.has(name + ".norm"):
@@ -226,8 +274,9 @@ def main():
     ap.add_argument("--accumulators", help="a BitLinear tensor name")
     ap.add_argument("--input", help=".npy input (n, cols) for --accumulators")
     ap.add_argument("--kv-f16", action="store_true", help="round cached keys and values to binary16")
+    ap.add_argument("--lora", action="append", default=[], metavar="FILE[:SCALE]", help="apply a LoRA adapter (repeatable)")
     args = ap.parse_args()
-    model = Model(args.model, kv_f16=args.kv_f16)
+    model = Model(args.model, kv_f16=args.kv_f16, loras=args.lora)
     if args.accumulators:
         x = np.load(args.input).astype(F)
         acc, a = model.accumulators(args.accumulators, x)

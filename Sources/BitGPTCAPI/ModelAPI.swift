@@ -1,4 +1,5 @@
 import BitGPT
+import BitGPTConvert
 import CBitGPT
 #if canImport(Glibc)
 import Glibc
@@ -53,6 +54,26 @@ public func capiModelLoadFromMemory(_ data: UnsafeRawPointer?, _ size: Int, _ pa
     guard let data else { return failThread(BG_ERR_INVALID_ARGUMENT, "bg_model_load_from_memory: data is NULL") }
     guard size >= 0 else { return failThread(BG_ERR_INVALID_ARGUMENT, "bg_model_load_from_memory: bad size") }
     return load({ try BGPTFile(bytes: UnsafeRawBufferPointer(start: data, count: size)) }, params, out, what: "(memory)")
+}
+
+@_cdecl("bg_model_load_lora")
+public func capiModelLoadLoRA(_ m: OpaquePointer?, _ path: UnsafePointer<CChar>?, _ scale: Float) -> Int32 {
+    guard let h = model(m) else { return failThread(BG_ERR_INVALID_ARGUMENT, "bg_model_load_lora: model is NULL") }
+    guard let path else { return h.fail(BG_ERR_INVALID_ARGUMENT, "bg_model_load_lora: path is NULL") }
+    guard scale.isFinite else { return h.fail(BG_ERR_INVALID_ARGUMENT, "bg_model_load_lora: scale \(scale) is not a finite number") }
+    guard let net = h.net else { return h.fail(BG_ERR_VALIDATE_ONLY, "bg_model_load_lora: the model was loaded with validate_only") }
+    let p = String(cString: path)
+    do {
+        try LoRAAdapterFile.apply([LoRASpec(path: p, scale: scale)], to: net)
+        return BG_OK.rawValue
+    } catch let e as LoRAError {
+        var inner = e
+        if case let .file(_, x) = e { inner = x }
+        if case .invalid = inner { return h.fail(BG_ERR_FORMAT, "bg_model_load_lora: \(e)") }
+        return h.fail(BG_ERR_UNSUPPORTED, "bg_model_load_lora: \(e)")
+    } catch {
+        return h.fail(BG_ERR_FORMAT, "bg_model_load_lora: \(p): \(error)")
+    }
 }
 
 @_cdecl("bg_model_free")

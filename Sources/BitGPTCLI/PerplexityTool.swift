@@ -18,6 +18,8 @@ public enum PerplexityTool {
         public var stride: Int?
         /// Threads; nil: all cores.
         public var threads: Int?
+        /// Called on the scored model once loaded (lm-perplexity --lora applies its adapters here), or nil.
+        public var prepare: ((Transformer) throws -> Void)?
 
         /// A request for `model` over `textFile`.
         public init(model: String, textFile: String, reference: String? = nil, window: Int? = nil, stride: Int? = nil, threads: Int? = nil) {
@@ -105,6 +107,7 @@ public enum PerplexityTool {
             net = try Transformer(file: file)
             tokenizer = try TokenizerFactory.make(metadata: file.metadata, vocabSize: net.config.vocabSize)
         } catch { throw FileFailure(q.model, error) }
+        try q.prepare?(net)
         let text: String
         do { text = try UTF8Input.text(try readWholeFile(q.textFile, what: "--file")) } catch let e as TokenizerError { throw FileFailure(q.textFile, e) }
         let ids: [Int]

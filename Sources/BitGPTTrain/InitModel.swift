@@ -12,14 +12,17 @@ import Darwin
 /// converter writes, so one path maps every source onto ``ParameterLayout``'s `.bgpt` names.
 ///
 /// Its weights are dequantized (T2 as `t·γ`, int8 as `q·scale`) and become the run's latent
-/// weights. Its tokenizer and shape are the run's; only the `char` and `bytes` tokenizers are
-/// supported so far.
+/// weights. Its tokenizer and shape are the run's: `char`, `bytes`, and a byte-level `bpe` that a
+/// Hugging Face `tokenizer.json` carries exactly (lm-train's own), which the run keeps as
+/// `OUT/tokenizer.json`.
 struct InitModel {
     let path: String
     let config: ModelConfig
     let tokenizer: TokenizerChoice
     /// The vocabulary by id.
     let itos: [String]
+    /// The model's bpe tokenizer as the run's tokenizer file, or nil (char, bytes).
+    let subword: SubwordTokenizer?
     let weights: [String: [Float]]
 
     /// Reads `path`; a source that is not a `.bgpt` is first converted into `scratchDir`
@@ -52,6 +55,7 @@ struct InitModel {
         guard case .string(let kind)? = file.metadata["tokenizer.kind"] else { throw bad("the model has no tokenizer") }
         let itos: [String]
         let choice: TokenizerChoice
+        var subword: SubwordTokenizer?
         switch kind {
         case "char":
             guard let tokens = try? file.metadata.strings("tokenizer.tokens") else { throw bad("its char tokenizer has no tokenizer.tokens") }
@@ -59,13 +63,25 @@ struct InitModel {
         case "bytes":
             guard config.vocabSize == 256 else { throw bad("a bytes tokenizer with \(config.vocabSize) ids is not supported by --init-from (256 are)") }
             itos = TokenData.byteVocabulary; choice = .bytes
+        case "bpe":
+            let section: TokenizerSection
+            do { section = try TokenizerSection(metadata: file.metadata, vocabSize: config.vocabSize) } catch { throw bad("\(error)") }
+            let sub = SubwordTokenizer(kind: .bpe, section: section, fileName: "tokenizer.json", fileBytes: BPETrainer.huggingFaceJSON(section))
+            // Only a tokenizer that its tokenizer.json reads back to exactly (GPT-2-style byte-level BPE ranked by merges).
+            let temp = scratchDir + "/.init-from-\(getpid())-tokenizer.json"
+            defer { unlink(temp) }
+            try FileIO.writeAtomically(temp, sub.fileBytes)
+            guard (try? TokenizerFiles.load([temp])) == section else {
+                throw bad("its bpe tokenizer is not one a tokenizer.json carries exactly (GPT-2 byte-level BPE with merges); not supported by --init-from yet")
+            }
+            itos = section.tokens; choice = .bpe; subword = sub
         default:
-            throw bad("its \(kind) tokenizer is not supported by --init-from yet (char and bytes are)")
+            throw bad("its \(kind) tokenizer is not supported by --init-from yet (char, bytes and bpe are)")
         }
         guard itos.count == config.vocabSize else { throw bad("its tokenizer has \(itos.count) tokens, the model \(config.vocabSize)") }
         var weights: [String: [Float]] = [:]
         for info in file.tensors { weights[info.name] = file.view(info).dequantized() }
-        return InitModel(path: path, config: config, tokenizer: choice, itos: itos, weights: weights)
+        return InitModel(path: path, config: config, tokenizer: choice, itos: itos, subword: subword, weights: weights)
     }
 
     /// The configuration of the run: the model's, with BitLinear on if the model is ternary or
@@ -77,8 +93,15 @@ struct InitModel {
     }
 
     /// The text at `path` in the model's tokens; a character the vocabulary lacks is an error.
-    func tokenData(path: String) throws(TrainError) -> TokenData {
-        try InitModel.tokenData(path: path, tokenizer: tokenizer, itos: itos, source: "--init-from " + self.path)
+    /// A bpe model's tokenizer is first written to `out` as the run's `tokenizer.json`.
+    func tokenData(path: String, out: String) throws(TrainError) -> TokenData {
+        if let subword {
+            try subword.write(into: out)
+            let d = try TokenData.load(path: path, tokenizer: .bpe, tokenizerFile: out + "/" + subword.fileName)
+            guard d.itos == itos else { throw .badOption("--init-from \(self.path): its tokenizer does not read back the same from \(out)/\(subword.fileName)") }
+            return d
+        }
+        return try InitModel.tokenData(path: path, tokenizer: tokenizer, itos: itos, source: "--init-from " + self.path)
     }
 
     /// The text at `path` in the tokens of the vocabulary `itos` (char) or as bytes; a character

@@ -17,12 +17,13 @@ import Darwin
 enum OutputCheck {
     /// The files a run writes into its output folder (`ckpt.*`, `loss.*`, the default export).
     static let runFiles = ["ckpt.safetensors", "ckpt.optim.safetensors", "ckpt.optim.next.safetensors", "loss.csv", "loss.svg",
-                           "tokenizer.json", "tokenizer.tiktoken", "tokenizer.model"]
+                           "tokenizer.json", "tokenizer.tiktoken", "tokenizer.model", LoRAAdapterExport.fileName,
+                           LoRACheckpoint.optimName]
 
     /// The files that mark a folder as holding a run (one `--resume` can continue): training into
     /// it afresh needs `--overwrite`. A `loss.csv` alone is a run killed before its first
     /// checkpoint, which only a fresh start can redo.
-    static let runMarkers = ["ckpt.safetensors", "ckpt.optim.safetensors"]
+    static let runMarkers = ["ckpt.safetensors", "ckpt.optim.safetensors", LoRAAdapterExport.fileName]
 
     /// - Throws: ``TrainError/io(path:reason:)`` for the first path that cannot be written, or
     ///   for an `out` folder that holds a run when neither `resume` nor `overwrite` is set.

@@ -28,9 +28,14 @@ public struct ParameterLayout {
 
     /// Builds the table for a configuration.
     public init(config: ModelConfig) {
+        self.init(tensors: config.tensorSpecs.map { ($0.name, $0.shape, $0.role) })
+    }
+
+    /// Builds the table for `tensors` in the given order (the LoRA adapters' table).
+    init(tensors: [(name: String, shape: [Int], role: TensorRole)]) {
         var entries: [Entry] = []
         var offset = 0
-        for s in config.tensorSpecs {
+        for s in tensors {
             let n = s.shape.reduce(1, *)
             entries.append(Entry(name: s.name, shape: s.shape, role: s.role, offset: offset, count: n))
             offset += n

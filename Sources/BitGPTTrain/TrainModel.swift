@@ -21,7 +21,16 @@ public final class TrainModel {
     public let batch: Int, blockSize: Int
     public let layout: ParameterLayout
     /// Parameters, their gradients, and the fake-quantized BitLinear weights (same layout).
+    ///
+    /// With a frozen base (``lora`` set) there are no gradients (`grads` is empty) and no
+    /// fake-quantized copies: the linears use ``params`` as stored (a ternary base's `t·γ`).
     public let params: FloatBuffer, grads: FloatBuffer, qweights: FloatBuffer
+    /// The LoRA adapters (the only trained parameters), or nil for ordinary training.
+    public let lora: LoRAWeights?
+    /// Whether the base is frozen (a LoRA run): no weight gradients, no re-quantization.
+    public var frozenBase: Bool { lora != nil }
+    /// Where the frozen base's norm-gain gradients go (computed with the input gradient, never read).
+    let sink: FloatBuffer
     /// Saved activations and their gradients (same layout).
     let acts: FloatBuffer, dacts: FloatBuffer
     /// Input and target ids (B, T); callers fill them before ``forward()``.
@@ -75,12 +84,15 @@ public final class TrainModel {
     ///   - batch: sequences per forward.
     ///   - seed: weight-init seed.
     ///   - activationCheckpointing: keep only block outputs and recompute blocks in backward.
-    public convenience init(config: ModelConfig, batch: Int, seed: UInt64, activationCheckpointing: Bool = false) {
-        self.init(config: config, batch: batch, seed: seed, quantProbe: false, activationCheckpointing: activationCheckpointing)
+    ///   - lora: LoRA adapters on a frozen base (the base weights are then set by the caller).
+    public convenience init(config: ModelConfig, batch: Int, seed: UInt64, activationCheckpointing: Bool = false,
+                            lora: LoRAWeights.Settings? = nil) {
+        self.init(config: config, batch: batch, seed: seed, quantProbe: false, activationCheckpointing: activationCheckpointing, lora: lora)
     }
 
     /// `quantProbe` reserves the activation slots that ``QuantMode/capture`` and ``QuantMode/frozen`` use (tests).
-    init(config: ModelConfig, batch: Int, seed: UInt64, quantProbe: Bool, activationCheckpointing: Bool = false) {
+    init(config: ModelConfig, batch: Int, seed: UInt64, quantProbe: Bool, activationCheckpointing: Bool = false,
+         lora loraSettings: LoRAWeights.Settings? = nil) {
         precondition(config.architecture != .bitgpt, "the trainer builds gpt2 and llama families")
         precondition(!(quantProbe && activationCheckpointing), "quantization probes need every block's own slots")
         self.config = config
@@ -88,10 +100,14 @@ public final class TrainModel {
         self.activationCheckpointing = activationCheckpointing
         self.batch = batch
         blockSize = config.contextLength
-        layout = ParameterLayout(config: config)
-        params = FloatBuffer(count: layout.count)
-        grads = FloatBuffer(count: layout.count)
-        qweights = FloatBuffer(count: config.bitLinear ? layout.count : 0)
+        let baseLayout = ParameterLayout(config: config)
+        layout = baseLayout
+        params = FloatBuffer(count: baseLayout.count)
+        let lora = loraSettings.map { LoRAWeights(settings: $0, config: config, base: baseLayout, seed: seed) }
+        self.lora = lora
+        grads = FloatBuffer(count: lora == nil ? layout.count : 0)
+        qweights = FloatBuffer(count: config.bitLinear && lora == nil ? layout.count : 0)
+        sink = FloatBuffer(count: lora == nil ? 0 : max(config.dim, config.hiddenDim))
         inputs = .allocate(capacity: batch * config.contextLength)
         inputs.initialize(repeating: 0, count: batch * config.contextLength)
         targets = .allocate(capacity: batch * config.contextLength)
@@ -119,27 +135,27 @@ public final class TrainModel {
             b.n2w = p(pre + "ffn_norm"); b.n2b = p(pre + "ffn_norm_bias")
             b.norm1 = a.take(N * C); b.mean1 = a.take(N); b.rstd1 = a.take(N)
             if config.architecture == .gpt2 {
-                b.lq = LinearLayer(config: config, layout: L, name: pre + "attn_qkv", n: N, acts: &a, quantProbe: quantProbe)
+                b.lq = LinearLayer(config: config, layout: L, name: pre + "attn_qkv", n: N, acts: &a, quantProbe: quantProbe, lora: lora)
                 b.q = a.take(N * 3 * C)
             } else {
-                b.lq = LinearLayer(config: config, layout: L, name: pre + "attn_q", n: N, acts: &a, quantProbe: quantProbe)
-                b.lk = LinearLayer(config: config, layout: L, name: pre + "attn_k", n: N, acts: &a, quantProbe: quantProbe)
-                b.lv = LinearLayer(config: config, layout: L, name: pre + "attn_v", n: N, acts: &a, quantProbe: quantProbe)
+                b.lq = LinearLayer(config: config, layout: L, name: pre + "attn_q", n: N, acts: &a, quantProbe: quantProbe, lora: lora)
+                b.lk = LinearLayer(config: config, layout: L, name: pre + "attn_k", n: N, acts: &a, quantProbe: quantProbe, lora: lora)
+                b.lv = LinearLayer(config: config, layout: L, name: pre + "attn_v", n: N, acts: &a, quantProbe: quantProbe, lora: lora)
                 b.q = a.take(N * C); b.k = a.take(N * kvd); b.v = a.take(N * kvd)
             }
             b.att = a.take(batch * config.nHeads * blockSize * blockSize)
             b.atty = a.take(N * C)
-            b.lproj = LinearLayer(config: config, layout: L, name: pre + "attn_out", n: N, acts: &a, quantProbe: quantProbe)
+            b.lproj = LinearLayer(config: config, layout: L, name: pre + "attn_out", n: N, acts: &a, quantProbe: quantProbe, lora: lora)
             b.proj = a.take(N * C); b.res2 = a.take(N * C)
             b.norm2 = a.take(N * C); b.mean2 = a.take(N); b.rstd2 = a.take(N)
             if config.activation == .swiglu {
-                b.lgate = LinearLayer(config: config, layout: L, name: pre + "ffn_gate", n: N, acts: &a, quantProbe: quantProbe)
+                b.lgate = LinearLayer(config: config, layout: L, name: pre + "ffn_gate", n: N, acts: &a, quantProbe: quantProbe, lora: lora)
                 b.gate = a.take(N * H)
             }
-            b.lup = LinearLayer(config: config, layout: L, name: pre + "ffn_up", n: N, acts: &a, quantProbe: quantProbe)
+            b.lup = LinearLayer(config: config, layout: L, name: pre + "ffn_up", n: N, acts: &a, quantProbe: quantProbe, lora: lora)
             b.up = a.take(N * H); b.act = a.take(N * H)
             if config.activation == .gelu { b.cdf = a.take(N * H) }
-            b.ldown = LinearLayer(config: config, layout: L, name: pre + "ffn_down", n: N, acts: &a, quantProbe: quantProbe)
+            b.ldown = LinearLayer(config: config, layout: L, name: pre + "ffn_down", n: N, acts: &a, quantProbe: quantProbe, lora: lora)
             b.down = a.take(N * C); b.res3 = a.take(N * C)
             blocks.append(b)
             blockEnd = a.count
@@ -185,7 +201,7 @@ public final class TrainModel {
 
     /// Fake-quantizes every BitLinear weight into ``qweights`` (no-op for a float model).
     public func quantizeWeights() {
-        guard config.bitLinear else { return }
+        guard config.bitLinear && !frozenBase else { return }
         if quantMode == .capture && weightDelta == nil { weightDelta = FloatBuffer(count: layout.count) }
         for e in layout.entries where e.role == .linear {
             let q = qweights.at(e.offset), w = params.at(e.offset)
@@ -215,6 +231,14 @@ public final class TrainModel {
     private func normBackward(_ dinp: UnsafeMutablePointer<Float>, _ out: Int, _ mean: Int, _ rstd: Int,
                               _ inp: UnsafePointer<Float>, _ w: Int, _ b: Int) {
         let N = batch * blockSize, C = config.dim
+        if frozenBase {
+            if config.norm == .layernorm {
+                layerNormBackward(dinp, sink.base, nil, dacts.at(out), inp, params.at(w), acts.at(mean), acts.at(rstd), n: N, c: C)
+            } else {
+                rmsNormBackward(dinp, sink.base, dacts.at(out), inp, params.at(w), acts.at(rstd), n: N, c: C)
+            }
+            return
+        }
         if config.norm == .layernorm {
             layerNormBackward(dinp, grads.at(w), b >= 0 ? grads.at(b) : nil, dacts.at(out), inp, params.at(w),
                               acts.at(mean), acts.at(rstd), n: N, c: C)
@@ -303,9 +327,10 @@ public final class TrainModel {
         let B = batch, T = blockSize, N = B * T, C = config.dim, V = config.vocabSize, H = config.hiddenDim
         let hd = config.headDim, kvd = config.nKVHeads * hd, gpt = config.architecture == .gpt2
         dacts.zero()
+        if frozenBase { sink.zero() }
         crossEntropyBackward(dacts.at(logits), acts.at(probs), targets, scale: scale / Float(N), n: N, v: V)
         let lastResidual = blocks.last.map { $0.res3 } ?? encoded
-        matmulBackward(dacts.at(normF), grads.at(head), nil, dacts.at(logits), acts.at(normF), params.at(head),
+        matmulBackward(dacts.at(normF), frozenBase ? nil : grads.at(head), nil, dacts.at(logits), acts.at(normF), params.at(head),
                        n: N, inFeatures: C, outFeatures: V)
         normBackward(dacts.at(lastResidual), normF, meanF, rstdF, acts.at(lastResidual), nfw, nfb)
         let shape = attentionShape
@@ -348,9 +373,19 @@ public final class TrainModel {
             b.lq.backward(dacts.at(b.norm1), dacts.at(b.q), acts.at(b.norm1), n: N, model: self)
             normBackward(dacts.at(resIn), b.norm1, b.mean1, b.rstd1, acts.at(resIn), b.n1w, b.n1b)
         }
-        encoderBackward(grads.at(wte), wpe >= 0 ? grads.at(wpe) : nil, dacts.at(encoded), inputs, b: B, t: T, c: C)
+        // A frozen base needs no embedding gradient (and the ids no input gradient).
+        if !frozenBase { encoderBackward(grads.at(wte), wpe >= 0 ? grads.at(wpe) : nil, dacts.at(encoded), inputs, b: B, t: T, c: C) }
     }
 
-    /// Sets every gradient to zero.
-    public func zeroGrads() { grads.zero() }
+    /// Sets every gradient to zero (the adapters' in a LoRA run).
+    public func zeroGrads() {
+        grads.zero()
+        lora?.grads.zero()
+    }
+
+    /// The parameters the optimizer trains and their gradients: the adapters' in a LoRA run,
+    /// else the model's.
+    public var trainable: (params: FloatBuffer, grads: FloatBuffer) {
+        lora.map { ($0.params, $0.grads) } ?? (params, grads)
+    }
 }

@@ -38,6 +38,8 @@ public struct TrainOptions {
     /// Start from this model (``InitModel``: a `.bgpt`, an lm-train checkpoint, or any source
     /// lm-convert reads): its shape, tokenizer and weights; nil: a new model.
     public var initFrom: String? = nil
+    /// LoRA adapters to train on the frozen `initFrom` model (``LoRAWeights``); nil: train the model.
+    public var lora: LoRAWeights.Settings? = nil
     /// Whether `tokenizer` was given on the command line (with `initFrom` it must match the model's).
     public var tokenizerGiven = false
     /// Train into an `out` folder that already holds a run, replacing it (without this or
@@ -79,6 +81,7 @@ public struct TrainOptions {
         try need(vocabSize == nil || tokenizerFile == nil, "give either --vocab-size (train a tokenizer) or --tokenizer-file (use one), not both")
         try need(vocabSize.map { (1...65_536).contains($0) } ?? true, "--vocab-size must be in 1...65536 (token ids are uint16)")
         try need(!(resume && overwrite), "give either --resume (continue the run in --out) or --overwrite (replace it), not both")
+        try need(lora == nil || initFrom != nil, "--lora-rank needs --init-from MODEL (LoRA adapts an existing model)")
         try need(checkpointInterval >= 0, "--checkpoint-interval must not be negative")
     }
 

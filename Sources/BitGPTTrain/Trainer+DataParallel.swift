@@ -12,7 +12,8 @@ extension Trainer {
         let micro = shard.localMicroBatches
         let local = model.accumulateGradients(windows: starts[shard.stepRange], from: data.train,
                                               scale: 1 / Float(micro * shard.ranks))
-        comm.sum(model.grads.base, count: model.grads.count)
+        let grads = model.trainable.grads
+        comm.sum(grads.base, count: grads.count)
         return Float(comm.sum(local / Double(micro)) / Double(shard.ranks))
     }
 
@@ -59,7 +60,8 @@ extension Trainer {
     /// - Throws: ``TrainError/replicaMismatch(_:)``.
     func checkReplicas() throws(TrainError) {
         guard comm.size > 1 else { return }
-        try comm.checkReplicas(UnsafeRawBufferPointer(start: model.params.base, count: model.params.count * 4), what: "parameters")
+        let params = model.trainable.params
+        try comm.checkReplicas(UnsafeRawBufferPointer(start: params.base, count: params.count * 4), what: "parameters")
         try comm.checkReplicas(UnsafeRawBufferPointer(start: optimizer.m.base, count: optimizer.m.count * 4), what: "AdamW first moments")
         try comm.checkReplicas(UnsafeRawBufferPointer(start: optimizer.v.base, count: optimizer.v.count * 4), what: "AdamW second moments")
     }

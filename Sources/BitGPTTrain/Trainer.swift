@@ -80,7 +80,18 @@ public final class Trainer {
         var config: ModelConfig
         var loaded: Checkpoint.Loaded?
         var initModel: InitModel?
-        if o.resume {
+        var loraLoaded: LoRACheckpoint.Loaded?
+        var loraSettings = o.lora
+        if o.resume && LoRACheckpoint.isLoRARun(o.out) {
+            // A LoRA run: the base again from its --init-from path, the adapters from OUT.
+            let l = try LoRACheckpoint.load(dir: o.out)
+            let m = try InitModel.load(l.initFrom, scratchDir: o.out)
+            initModel = m
+            loraLoaded = l
+            loraSettings = l.settings
+            data = try m.tokenData(path: o.data, out: o.out)
+            config = m.config
+        } else if o.resume {
             let l = try Checkpoint.load(dir: o.out)
             loaded = l
             config = l.config
@@ -102,18 +113,32 @@ public final class Trainer {
                 throw .badOption("--tokenizer \(o.tokenizer.rawValue) contradicts --init-from \(source), whose tokenizer is \(m.tokenizer.rawValue)")
             }
             initModel = m
-            data = try m.tokenData(path: o.data)
+            data = try m.tokenData(path: o.data, out: o.out)
             config = m.runConfig(bitLinear: o.bitLinear, bitLinearNorm: o.bitLinearNorm)
+            if let lora = o.lora {
+                if o.bitLinear && !m.config.bitLinear { throw .badOption("LoRA keeps the base as stored; drop --bitlinear (\(source) is a float model)") }
+                if let problem = lora.problem(for: config) { throw .badOption(problem) }
+            }
         } else {
             data = try TokenData.load(path: o.data, tokenizer: o.tokenizer, vocabSize: o.vocabSize, tokenizerFile: o.tokenizerFile)
             try data.subword?.write(into: o.out)
             config = o.modelConfig(vocabSize: data.vocabSize)
         }
         try data.check(blockSize: config.contextLength, path: o.data)
-        model = TrainModel(config: config, batch: shard.localBatch, seed: o.seed, activationCheckpointing: o.activationCheckpointing)
-        optimizer = AdamW(layout: model.layout, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay)
+        model = TrainModel(config: config, batch: shard.localBatch, seed: o.seed, activationCheckpointing: o.activationCheckpointing,
+                           lora: loraSettings)
+        // A LoRA run's optimizer state covers the adapters only.
+        optimizer = AdamW(layout: model.lora?.layout ?? model.layout, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay)
         try initModel?.copy(into: model)
-        if let loaded {
+        baseFingerprint = model.lora != nil ? LoRAAdapterExport.baseFingerprint(model) : nil
+        initFromPath = loraLoaded?.initFrom ?? o.initFrom
+        if let l = loraLoaded {
+            guard let f = baseFingerprint, LoRAAdapter.hex(f) == l.fingerprint else {
+                throw .badCheckpoint(path: LoRAAdapterExport.path(o.out), reason: "its base \(l.initFrom) has changed since the adapter was trained (fingerprint)")
+            }
+            try l.restore(into: model, optimizer: optimizer, dir: o.out)
+            state = l.state
+        } else if let loaded {
             try loaded.restore(into: model, optimizer: optimizer, dir: o.out)
             state = loaded.state
         } else {
@@ -123,6 +148,28 @@ public final class Trainer {
         startAt = state.iteration
         csvPath = o.out + "/loss.csv"
         try checkReplicas()
+    }
+
+    /// A LoRA run's base fingerprint (``LoRAAdapterExport/baseFingerprint(_:)``), nil otherwise.
+    public let baseFingerprint: UInt64?
+
+    /// The base model of a LoRA run (recorded in its checkpoint for `--resume`).
+    let initFromPath: String?
+
+    /// Where a LoRA run writes its adapter: `--export`, else `OUT/adapter.safetensors`.
+    public var adapterPath: String { options.export ?? LoRAAdapterExport.path(options.out) }
+
+    /// Parameters the optimizer trains (the adapters' in a LoRA run).
+    public var trainableCount: Int { model.lora?.layout.count ?? model.layout.count }
+
+    /// Writes the checkpoint: the model and optimizer state, or a LoRA run's adapter.
+    private func saveCheckpoint() throws(TrainError) {
+        if let baseFingerprint {
+            try LoRACheckpoint.save(dir: options.out, adapterPath: LoRAAdapterExport.path(options.out), model: model, optimizer: optimizer,
+                                    state: state, fingerprint: baseFingerprint, initFrom: initFromPath ?? "")
+        } else {
+            try Checkpoint.save(dir: options.out, model: model, optimizer: optimizer, state: state, data: data)
+        }
     }
 
     /// The iteration this run starts at (0, or the checkpoint's with `resume`).
@@ -194,13 +241,13 @@ public final class Trainer {
         var lastLoss = Float.nan, valLoss = Float.nan
         var stepSeconds = 0.0, steps = 0
         var it = state.iteration
-        let export = o.export ?? (o.out + "/model.bgpt")
+        let export = model.lora != nil ? adapterPath : o.export ?? (o.out + "/model.bgpt")
         let svgPath = o.out + "/loss.svg"
         func summary(_ interrupted: Int32?) -> TrainSummary {
             let sps = steps > 0 ? stepSeconds / Double(steps) : 0
             return TrainSummary(iterations: it, lastTrainLoss: lastLoss, valLoss: valLoss, bestValLoss: state.bestValLoss,
                                 secondsPerStep: sps, tokensPerSecond: sps > 0 ? Double(o.batchSize * model.blockSize * o.gradAccum) / sps : 0,
-                                parameters: parameterCount, checkpoint: Checkpoint.modelPath(o.out), export: export, csv: csvPath, svg: svgPath,
+                                parameters: parameterCount, checkpoint: model.lora != nil ? LoRAAdapterExport.path(o.out) : Checkpoint.modelPath(o.out), export: export, csv: csvPath, svg: svgPath,
                                 interruptedBy: interrupted)
         }
         while true {
@@ -219,8 +266,9 @@ public final class Trainer {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let lr = schedule.rate(it)
             lastLoss = stepGradients()
-            clipGradients(model.grads.base, count: model.grads.count, maxNorm: o.gradClip)
-            optimizer.step(params: model.params.base, grads: model.grads.base, lr: lr)
+            let (params, grads) = model.trainable
+            clipGradients(grads.base, count: grads.count, maxNorm: o.gradClip)
+            optimizer.step(params: params.base, grads: grads.base, lr: lr)
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             stepSeconds += dt
             steps += 1
@@ -235,13 +283,13 @@ public final class Trainer {
             let checkpointed = o.checkpointInterval > 0 && it % o.checkpointInterval == 0 && it < o.maxIters
             if checkpointed {
                 try checkReplicas()
-                if comm.isRoot { try Checkpoint.save(dir: o.out, model: model, optimizer: optimizer, state: state, data: data) }
+                if comm.isRoot { try saveCheckpoint() }
             }
             // SIGINT/SIGTERM: this step is done; save it (unless just saved) and stop.
             if it < o.maxIters, let signal = agreeOnStop(stop()) {
                 if !checkpointed {
                     try checkReplicas()
-                    if comm.isRoot { try Checkpoint.save(dir: o.out, model: model, optimizer: optimizer, state: state, data: data) }
+                    if comm.isRoot { try saveCheckpoint() }
                 }
                 try? csv?.synchronize()
                 return summary(signal)
@@ -254,8 +302,9 @@ public final class Trainer {
         }
         // Final checkpoint, export, curve (rank 0 writes).
         try checkReplicas()
-        if comm.isRoot { try Checkpoint.save(dir: o.out, model: model, optimizer: optimizer, state: state, data: data) }
-        if comm.isRoot { try ModelExport.write(model: model, data: data, path: export,
+        if comm.isRoot { try saveCheckpoint() }
+        if comm.isRoot, let f = baseFingerprint, let e = o.export { try LoRAAdapterExport.write(model: model, fingerprint: f, path: e) }
+        if comm.isRoot && model.lora == nil { try ModelExport.write(model: model, data: data, path: export,
                               name: "lm-train-\(model.config.architecture.rawValue)\(model.config.bitLinear ? "-bitlinear" : "")") }
         let svg = LossPlot.svg(train: trainCurve, val: valCurve,
                                title: "\(model.config.architecture.rawValue)\(model.config.bitLinear ? " BitLinear" : "") \(parameterCount) params")

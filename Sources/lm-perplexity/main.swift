@@ -1,6 +1,7 @@
 import ArgumentParser
 import BitGPT
 import BitGPTCLI
+import BitGPTConvert
 
 /// `lm-perplexity`: perplexity of a model over a text, and its KL divergence from a reference model.
 @main
@@ -34,15 +35,23 @@ struct LMPerplexity: BitGPTCommand {
     @Option(parsing: .unconditional, help: "Tokens between window starts (default: half a window).") var stride: Int?
     @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print the result as JSON (schema bitgpt.perplexity/1).") var json = false
+    @Option(help: "Apply a LoRA adapter to the scored model at scale SCALE (default 1); repeatable.") var lora: [String] = []
 
     func validate() throws {
         if let c = context, c < 2 { throw ValidationError("--context must be at least 2") }
         if let s = stride, s < 1 { throw ValidationError("--stride must be at least 1") }
+        for l in lora { do { _ = try LoRASpec(parsing: l) } catch { throw BadInput(error.description) } }
     }
 
     func run() throws {
         var progress: ProgressLine?
-        let request = PerplexityTool.Request(model: model, textFile: file, reference: reference, window: context, stride: stride, threads: threads.threads)
+        var request = PerplexityTool.Request(model: model, textFile: file, reference: reference, window: context, stride: stride, threads: threads.threads)
+        if !lora.isEmpty {
+            let specs = lora
+            request.prepare = { net in
+                do { try LoRAAdapterFile.apply(try specs.map { l throws(LoRAError) in try LoRASpec(parsing: l) }, to: net) } catch { throw BadInput("\(error)") }
+            }
+        }
         let report: PerplexityTool.Report
         do {
             report = try PerplexityTool.run(request) { done, total in

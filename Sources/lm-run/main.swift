@@ -1,6 +1,7 @@
 import ArgumentParser
 import BitGPT
 import BitGPTCLI
+import BitGPTConvert
 import Foundation
 
 /// `lm-run`: generate text from a .bgpt model.
@@ -33,6 +34,11 @@ struct LMRun: BitGPTCommand {
             When the context fills, the oldest messages are dropped (a notice on stderr) and the \
             rest runs again. --max-new-tokens limits each reply.
 
+            LoRA (--lora FILE[:SCALE], repeatable): each adapter adds SCALE·(alpha/r)·B·(A·x) \
+            (SCALE default 1) after the linears it targets, in f32; the base weights stay as stored \
+            (a ternary base keeps its packed integer path). An adapter made for another base \
+            (architecture, layers, shapes or fingerprint) is refused (docs/training.md).
+
             Exit status: 0 on success, 1 on a bad flag, an unreadable or damaged model, or a \
             prompt the tokenizer cannot encode.
             """,
@@ -61,6 +67,8 @@ struct LMRun: BitGPTCommand {
     @Option(help: "Write the prompt's logits as float32 .npy (positions, vocab).") var logitsOut: String?
     @Flag(help: "Print timings and memory traffic to stderr.") var verbose = false
     @Flag(help: "Check every tensor against its stored checksum before running (reads the whole file).") var verify = false
+    @Option(help: "Apply a LoRA adapter (safetensors from lm-train --lora-rank) at scale SCALE (default 1); repeatable.")
+    var lora: [String] = []
 
     func validate() throws {
         guard prompt == nil || promptFile == nil else { throw BadInput("give --prompt or --prompt-file, not both") }
@@ -88,6 +96,7 @@ struct LMRun: BitGPTCommand {
         } else if system != nil {
             throw BadInput("--system needs --chat")
         }
+        for l in lora { do { _ = try LoRASpec(parsing: l) } catch { throw BadInput(error.description) } }
         if let w = beamWidth, w < 1 { throw BadInput("--beam-width must be at least 1") }
         guard numCandidates >= 1 else { throw BadInput("--num-candidates must be at least 1") }
     }
@@ -105,6 +114,7 @@ struct LMRun: BitGPTCommand {
             net = try Transformer(file: file)
             tokenizer = try TokenizerFactory.make(metadata: file.metadata, vocabSize: net.config.vocabSize)
         } catch { throw FileFailure(model, error) }
+        do { try LoRAAdapterFile.apply(try lora.map { l throws(LoRAError) in try LoRASpec(parsing: l) }, to: net) } catch { throw BadInput("\(error)") }
         let loadTime = clock.now - t0
         let config = net.config
         if chat {

@@ -25,7 +25,10 @@ struct LMTrain: BitGPTCommand {
         `--bias=False`, `--no-bias`). An --out folder that already holds a run (ckpt.*) is refused \
         unless --resume continues it or --overwrite replaces it. Rank 0 prints a line every \
         --log-interval iterations (iteration, loss, lr, ms/it, tok/s, ETA) and flushes every line. \
-        --init-from MODEL fine-tunes an existing model in its shape, tokenizer and precision.
+        --init-from MODEL fine-tunes an existing model in its shape, tokenizer and precision. \
+        With --lora-rank R it instead trains LoRA adapters (A, B in f32; alpha --lora-alpha, on the \
+        linears of --lora-targets, default q,k,v,o) on the frozen model as stored, and writes them to \
+        OUT/adapter.safetensors (and --export) for `lm-run --lora`; its checkpoint is the adapter and OUT/adapter.optim.safetensors (--resume continues it); no ckpt.*, no model.bgpt.
         Exit codes: 0 success, 1 error (bad flag, data, output path, or checkpoint), 130/143 \
         stopped by SIGINT/SIGTERM with a checkpoint saved.
         """,
@@ -63,7 +66,10 @@ struct LMTrain: BitGPTCommand {
     @Option(parsing: .unconditional, help: "OpenBLAS threads (per rank under mpirun).") var threads = 1
     @Option(parsing: .unconditional, help: "Iterations between checkpoints (0: only at the end).") var checkpointInterval = 500
     @Flag(inversion: .prefixedNo, help: "Continue from OUT/ckpt.safetensors.") var resume = false
-    @Option(help: "Fine-tune this model (.bgpt, lm-train checkpoint, or a checkpoint lm-convert reads; char or bytes tokenizer): its shape and tokenizer are the run's.") var initFrom: String?
+    @Option(help: "Fine-tune this model (.bgpt, lm-train checkpoint, or a checkpoint lm-convert reads; char, bytes or bpe tokenizer): its shape and tokenizer are the run's.") var initFrom: String?
+    @Option(parsing: .unconditional, help: "With --init-from: train LoRA adapters of this rank (1...4096) on the frozen model.") var loraRank: Int?
+    @Option(parsing: .unconditional, help: "LoRA alpha: the update is scaled by alpha/rank (default: the rank).") var loraAlpha: Float?
+    @Option(help: "LoRA targets, comma-separated: q, k, v, o, gate, up, down (gpt2: q, k, v all mean the fused attn_qkv).") var loraTargets: String?
     @Flag(inversion: .prefixedNo, help: "Replace the run an existing --out folder holds.") var overwrite = false
     @Option(parsing: .unconditional, help: "Iterations between progress lines on standard output (0: none).") var logInterval = 10
     @Option(help: "Where to write the .bgpt (default OUT/model.bgpt).") var export: String?
@@ -118,6 +124,10 @@ struct LMTrain: BitGPTCommand {
         o.weightDecay = weightDecay; o.beta1 = beta1; o.beta2 = beta2; o.eps = eps; o.gradClip = gradClip
         o.dropout = dropout; o.seed = seed; o.threads = threads; o.checkpointInterval = checkpointInterval
         o.initFrom = initFrom
+        if loraRank == nil && (loraAlpha != nil || loraTargets != nil) { throw TrainError.badOption("--lora-alpha and --lora-targets need --lora-rank") }
+        if let loraRank {
+            o.lora = try LoRAWeights.Settings(rank: loraRank, alpha: loraAlpha ?? Float(loraRank), targets: loraTargets ?? "q,k,v,o")
+        }
         o.tokenizerGiven = CommandLine.arguments.contains { $0 == "--tokenizer" || $0.hasPrefix("--tokenizer=") }
         o.resume = resume; o.overwrite = overwrite; o.export = export; o.killAfter = debugKillAfter
 
@@ -125,7 +135,12 @@ struct LMTrain: BitGPTCommand {
         let c = trainer.model.config
         print("\(c.architecture.rawValue)\(c.bitLinear ? " BitLinear" : ""): \(trainer.parameterCount) parameters, vocab \(c.vocabSize), "
               + "\(trainer.data.train.count) train / \(trainer.data.val.count) val tokens")
-        if let initFrom { print("fine-tuning \(initFrom) (its shape and \(trainer.data.tokenizer.rawValue) tokenizer)") }
+        if let initFrom, let lora = trainer.model.lora {
+            print("LoRA on \(initFrom) (frozen as stored): rank \(lora.settings.rank), alpha \(lora.settings.alpha), targets \(lora.settings.targetList), "
+                  + "\(lora.adapters.count) adapted linears, \(trainer.trainableCount) trainable parameters")
+        } else if let initFrom {
+            print("fine-tuning \(initFrom) (its shape and \(trainer.data.tokenizer.rawValue) tokenizer)")
+        }
         if resume {
             print("resuming \(out) at iteration \(trainer.startIteration); the model shape comes from the checkpoint")
         }
@@ -166,8 +181,14 @@ struct LMTrain: BitGPTCommand {
         }
         print(String(format: "done: %d iterations, %.2f ms/it, %.0f tokens/s, val loss %.4f (best %.4f)", summary.iterations,
                      1000 * summary.secondsPerStep, summary.tokensPerSecond, summary.valLoss, summary.bestValLoss))
-        print("wrote \(summary.checkpoint), \(summary.export), \(summary.csv), \(summary.svg)")
-        print(String(format: "peak RSS %.1f MiB", Double(PeakMemory.residentBytes()) / 1_048_576))
+        if trainer.model.lora != nil {
+            print("wrote \(summary.export) (LoRA adapter), \(summary.csv), \(summary.svg)")
+        } else {
+            print("wrote \(summary.checkpoint), \(summary.export), \(summary.csv), \(summary.svg)")
+        }
+        let kind = trainer.model.lora != nil ? "LoRA" : initFrom != nil ? "full fine-tuning" : "training"
+        let rss = String(format: "%.1f", Double(PeakMemory.residentBytes()) / 1_048_576)
+        print("peak RSS \(rss) MiB (\(kind), \(trainer.trainableCount) trainable parameters)")
         return nil
     }
 }

@@ -67,6 +67,10 @@ public final class Transformer {
     /// The classifier, (vocab, dim).
     public let classifier: Linear
     private let rope: RopeTable?
+    /// The LoRA updates of each block (index: block), or nil with no adapter (the plain path).
+    private(set) var lora: [BlockLoRA]?
+    /// The adapters applied, with their run-time scales, in the order added.
+    public private(set) var adapters: [(adapter: LoRAAdapter, scale: Float)] = []
 
     /// Loads and validates a model.
     ///
@@ -135,6 +139,37 @@ public final class Transformer {
         if c.activation == .swiglu && c.architecture != .llama {
             throw InferenceError.unsupported("SwiGLU needs the llama family (ffn_gate)")
         }
+    }
+
+    /// Applies `adapter` at run-time scale `scale` from the next forward pass on:
+    /// `y += scale · (α/r) · B·(A·x)` after each targeted linear, in f32, on the same float input
+    /// the base linear reads. The base weights are untouched (a ternary base keeps its packed
+    /// integer path). Several adapters add up. Call it before any pass that may run concurrently.
+    ///
+    /// The base fingerprint is the caller's to check (``LoRABase/fingerprint(of:)``, done by
+    /// `LoRAAdapterFile.read(path:config:fingerprint:)`); this checks architecture, layers and shapes.
+    /// - Throws: ``LoRAError`` when the adapter does not fit this model, or `scale` is not finite.
+    public func addAdapter(_ adapter: LoRAAdapter, scale: Float = 1) throws(LoRAError) {
+        guard scale.isFinite else { throw .invalid("LoRA scale \(scale) is not a finite number") }
+        try adapter.check(against: config, fingerprint: nil)
+        var all = lora ?? Array(repeating: BlockLoRA(), count: config.nLayers)
+        let coef = scale * adapter.scaling
+        for l in adapter.layers {
+            let u = LoRAUpdate(l, rank: adapter.rank, coef: coef)
+            switch l.module.tensor {
+            case "attn_q": all[l.layer].q.append(u)
+            case "attn_k": all[l.layer].k.append(u)
+            case "attn_v": all[l.layer].v.append(u)
+            case "attn_qkv": all[l.layer].qkv.append(u)
+            case "attn_out": all[l.layer].o.append(u)
+            case "ffn_gate": all[l.layer].gate.append(u)
+            case "ffn_up": all[l.layer].up.append(u)
+            case "ffn_down": all[l.layer].down.append(u)
+            default: throw .unsupported("LoRA on \(l.module.tensor) is not supported")
+            }
+        }
+        lora = all
+        adapters.append((adapter, scale))
     }
 
     /// Every linear layer of the model in file order (blocks, then the classifier).
@@ -273,6 +308,13 @@ public final class Transformer {
                     b.v[h].forward(qkv + D + kvDim + h * hd, ld: qkvLd, xin, n: n, scratch: scratch, pool: pool)
                 }
             }
+            let ad = lora?[l % c.nLayers]
+            if let ad {
+                for u in ad.qkv { u.apply(qkv, ld: qkvLd, xin, ldx: D, n: n, pool: pool) }
+                for u in ad.q { u.apply(qkv, ld: qkvLd, xin, ldx: D, n: n, pool: pool) }
+                for u in ad.k { u.apply(qkv + D, ld: qkvLd, xin, ldx: D, n: n, pool: pool) }
+                for u in ad.v { u.apply(qkv + D + kvDim, ld: qkvLd, xin, ldx: D, n: n, pool: pool) }
+            }
             // 4. RoPE on the new queries and keys, then keys and values into each sequence's cache.
             var t = 0
             for sp in spans {
@@ -290,17 +332,23 @@ public final class Transformer {
             attention(layer: l, spans: spans, state: s, pool: pool)
             // 6. Output projection and residual.
             b.out.forward(xb, ld: D, xb2, n: n, scratch: scratch, pool: pool)
+            if let ad { for u in ad.o { u.apply(xb, ld: D, xb2, ldx: D, n: n, pool: pool) } }
             for i in 0..<(n * D) { x[i] += xb[i] }
             // 7. MLP and residual.
             let min = UnsafePointer(b.ffnNorm == nil ? x : xb)
             if let g = b.ffnNorm { norm(xb, x, gain: g, bias: b.ffnNormBias, n: n, eps: c.normEps) }
             if let gate = b.gate {
                 // gate | up per token, (n, 2·hidden), silu(gate)·up written over gate.
-                if let group = b.ffnIn {
+                if let group = b.ffnIn, ad?.gatesOrUps != true {
                     group.forwardSwiGLU(hb, ld: 2 * H, min, n: n, scratch: scratch, pool: pool)
                 } else {
                     gate.forward(hb, ld: 2 * H, min, n: n, scratch: scratch, pool: pool)
                     b.up.forward(hb + H, ld: 2 * H, min, n: n, scratch: scratch, pool: pool)
+                    if let ad {
+                        // The adapters' updates go in before the gating.
+                        for u in ad.gate { u.apply(hb, ld: 2 * H, min, ldx: D, n: n, pool: pool) }
+                        for u in ad.up { u.apply(hb + H, ld: 2 * H, min, ldx: D, n: n, pool: pool) }
+                    }
                     for t in 0..<n { swigluForward(hb + 2 * t * H, hb + 2 * t * H, hb + 2 * t * H + H, n: H) }
                 }
                 // Pack the products to (n, hidden) for the down projection (token 0 is in place).
@@ -311,9 +359,11 @@ public final class Transformer {
                 } else {
                     b.up.forward(hb, ld: H, min, n: n, scratch: scratch, pool: pool)
                 }
+                if let ad { for u in ad.up { u.apply(hb, ld: H, min, ldx: D, n: n, pool: pool) } }
                 if c.ffnActivationPosition == .hidden { activate(hb, count: n * H) }
             }
             b.down.forward(xb, ld: D, hb, n: n, scratch: scratch, pool: pool)
+            if let ad { for u in ad.down { u.apply(xb, ld: D, hb, ldx: H, n: n, pool: pool) } }
             if c.ffnActivationPosition == .output { activate(xb, count: n * D) }
             for i in 0..<(n * D) { x[i] += xb[i] }
         }
@@ -350,6 +400,14 @@ public final class Transformer {
             classifier.forward(s.rowLogits.pointer, ld: V, xb + r0 * D, n: m, scratch: scratch, pool: pool)
             for r in 0..<m { wanting.next()!.cache.logits.pointer.update(from: s.rowLogits.pointer + r * V, count: V) }
         }
+    }
+
+    /// The LoRA updates of one block, per linear (each list: one entry per adapter that targets it).
+    struct BlockLoRA {
+        var q: [LoRAUpdate] = [], k: [LoRAUpdate] = [], v: [LoRAUpdate] = [], qkv: [LoRAUpdate] = []
+        var o: [LoRAUpdate] = [], gate: [LoRAUpdate] = [], up: [LoRAUpdate] = [], down: [LoRAUpdate] = []
+        /// Whether the gate or up projection is adapted (SwiGLU then runs them apart, to add the updates before gating).
+        var gatesOrUps: Bool { !gate.isEmpty || !up.isEmpty }
     }
 
     /// The MLP's plain non-linearity in place over `count` values (SwiGLU gates elsewhere).

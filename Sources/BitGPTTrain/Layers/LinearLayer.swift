@@ -7,6 +7,10 @@ import BitGPT
 /// token to int8 and uses the ternary fake-quantized weight `W̃` (computed once per step into the
 /// model's `qweights` buffer): `out = x̃ · W̃ᵀ + b`. The backward uses the straight-through
 /// estimator: `dW += doutᵀ · x̃` and `dx̃` passes to the pre-quantization input unchanged.
+///
+/// On a frozen base (a LoRA run) the weight is used as stored (no re-quantization), no weight,
+/// bias or gain gradient is computed (only the input's), and a targeted layer adds its LoRA term
+/// (``loraForward``) on its float input.
 public struct LinearLayer {
     /// Offsets into the parameter buffer (-1: absent).
     public let weight: Int, bias: Int, gain: Int
@@ -16,6 +20,9 @@ public struct LinearLayer {
     let xn: Int, rrms: Int, xq: Int
     /// Offset of `x̃ − x` saved by ``TrainModel/QuantMode/capture`` (tests only).
     let qdelta: Int
+    /// The layer's LoRA adapter (nil: none) and the activation offsets of its h and dh (N, r).
+    let adapter: LoRAWeights.Adapter?
+    let loraH: Int, loraDH: Int
 
     /// A placeholder for a layer the architecture does not have (never run).
     static let unused = LinearLayer()
@@ -23,9 +30,11 @@ public struct LinearLayer {
     private init() {
         weight = -1; bias = -1; gain = -1; inFeatures = 0; outFeatures = 0; bitLinear = false
         xn = -1; rrms = -1; xq = -1; qdelta = -1
+        adapter = nil; loraH = -1; loraDH = -1
     }
 
-    init(config: ModelConfig, layout: ParameterLayout, name: String, n: Int, acts: inout ActivationLayout, quantProbe: Bool) {
+    init(config: ModelConfig, layout: ParameterLayout, name: String, n: Int, acts: inout ActivationLayout, quantProbe: Bool,
+         lora: LoRAWeights?) {
         guard let w = layout.entry(name) else { preconditionFailure("no parameter \(name)") }
         weight = w.offset
         outFeatures = w.shape[0]
@@ -37,6 +46,10 @@ public struct LinearLayer {
         rrms = gain >= 0 ? acts.take(n) : -1
         xq = bitLinear ? acts.take(n * inFeatures) : -1
         qdelta = bitLinear && quantProbe ? acts.take(n * inFeatures) : -1
+        adapter = lora?.adapter(for: name)
+        let r = lora?.settings.rank ?? 0
+        loraH = adapter != nil ? acts.take(n * r) : -1
+        loraDH = adapter != nil ? acts.take(n * r) : -1
     }
 
     /// `out (N, out) = layer(inp (N, in))`.
@@ -59,23 +72,36 @@ public struct LinearLayer {
                 for i in 0..<count { q[i] = x[i] + d[i] }
             }
             x = UnsafePointer(m.acts.at(xq))
-            w = UnsafePointer(m.qweights.at(weight))
+            if !m.frozenBase { w = UnsafePointer(m.qweights.at(weight)) }
         }
         matmulForward(out, x, w, bias >= 0 ? UnsafePointer(m.params.at(bias)) : nil, n: n, inFeatures: inFeatures, outFeatures: outFeatures)
+        if let a = adapter, let lora = m.lora {
+            loraForward(out, m.acts.at(loraH), inp, lora.params.at(a.a), lora.params.at(a.b), scale: lora.scale,
+                        n: n, inFeatures: inFeatures, outFeatures: outFeatures, rank: lora.settings.rank)
+        }
     }
 
     /// Accumulates the gradients of the weight, bias, gain and of `inp` (into `dinp`) from `dout`.
     func backward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>, n: Int, model m: TrainModel) {
-        let db = bias >= 0 ? m.grads.at(bias) : nil
+        let frozen = m.frozenBase
+        let db = bias >= 0 && !frozen ? m.grads.at(bias) : nil
+        let dw = frozen ? nil : m.grads.at(weight)
+        if let a = adapter, let lora = m.lora {
+            loraBackward(dinp, lora.grads.at(a.a), lora.grads.at(a.b), m.dacts.at(loraDH), dout, m.acts.at(loraH), inp,
+                         lora.params.at(a.a), lora.params.at(a.b), scale: lora.scale,
+                         n: n, inFeatures: inFeatures, outFeatures: outFeatures, rank: lora.settings.rank)
+        }
         guard bitLinear else {
-            matmulBackward(dinp, m.grads.at(weight), db, dout, inp, m.params.at(weight), n: n, inFeatures: inFeatures, outFeatures: outFeatures)
+            matmulBackward(dinp, dw, db, dout, inp, m.params.at(weight), n: n, inFeatures: inFeatures, outFeatures: outFeatures)
             return
         }
         // STE: the gradient reaching x̃ is the gradient of its input (the norm output, or inp).
         let dx = gain >= 0 ? m.dacts.at(xn) : dinp
-        matmulBackward(dx, m.grads.at(weight), db, dout, m.acts.at(xq), m.qweights.at(weight), n: n, inFeatures: inFeatures, outFeatures: outFeatures)
+        let w = frozen ? m.params.at(weight) : m.qweights.at(weight)
+        matmulBackward(dx, dw, db, dout, m.acts.at(xq), w, n: n, inFeatures: inFeatures, outFeatures: outFeatures)
         if gain >= 0 {
-            rmsNormBackward(dinp, m.grads.at(gain), m.dacts.at(xn), inp, m.params.at(gain), m.acts.at(rrms), n: n, c: inFeatures)
+            rmsNormBackward(dinp, frozen ? m.sink.base : m.grads.at(gain), m.dacts.at(xn), inp, m.params.at(gain), m.acts.at(rrms),
+                            n: n, c: inFeatures)
         }
     }
 }

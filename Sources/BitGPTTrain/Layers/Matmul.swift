@@ -18,8 +18,9 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
 ///
 /// - Parameters:
 ///   - dinp: gradient of the input, or nil when the input needs none.
+///   - dweight: nil for a frozen weight (its GEMM is skipped).
 ///   - dbias: nil when the layer has no bias.
-public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
+public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>?,
                            _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
                            _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
                            n: Int, inFeatures: Int, outFeatures: Int) {
@@ -27,8 +28,10 @@ public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: Unsa
         BLAS.sgemm(transA: false, transB: false, m: n, n: inFeatures, k: outFeatures,
                    a: dout, lda: outFeatures, b: weight, ldb: inFeatures, beta: 1, c: dinp, ldc: inFeatures)
     }
-    BLAS.sgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: n,
-               a: dout, lda: outFeatures, b: inp, ldb: inFeatures, beta: 1, c: dweight, ldc: inFeatures)
+    if let dweight {
+        BLAS.sgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: n,
+                   a: dout, lda: outFeatures, b: inp, ldb: inFeatures, beta: 1, c: dweight, ldc: inFeatures)
+    }
     if let dbias {
         for r in 0..<n {
             let d = dout + r * outFeatures

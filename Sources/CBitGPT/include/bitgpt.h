@@ -108,6 +108,21 @@ bg_status bg_model_load(const char *path, const bg_model_params *params, bg_mode
  */
 bg_status bg_model_load_from_memory(const void *data, size_t size, const bg_model_params *params, bg_model **out);
 
+/**
+ * Applies the LoRA adapter at `path` (a safetensors file written by `lm-train --lora-rank`; format
+ * in docs/training.md, "LoRA adapter files and run-time use") to `model` at run-time scale `scale`
+ * (1 = as trained): every targeted linear then adds scale·(alpha/r)·B·(A·x) in float32 to its
+ * output. The base weights are not changed (a ternary base keeps its packed integer path).
+ * Repeatable: adapters add up. Call it right after loading, before creating any context of the
+ * model and while no other thread uses the model (it is the one call that changes a model).
+ * Errors (the model is unchanged, bg_model_last_error says why, one line naming the file):
+ * BG_ERR_INVALID_ARGUMENT (NULL model or path, a scale that is not finite), BG_ERR_FORMAT (not a
+ * valid adapter file: missing, truncated, bad metadata, unknown tensors), BG_ERR_UNSUPPORTED (an
+ * adapter for another base: architecture, layer count, shapes or base fingerprint differ),
+ * BG_ERR_VALIDATE_ONLY (the model was loaded with validate_only).
+ */
+bg_status bg_model_load_lora(bg_model *model, const char *path, float scale);
+
 /** Frees a model. NULL is a no-op. Every context of the model must be freed first. */
 void bg_model_free(bg_model *model);
 

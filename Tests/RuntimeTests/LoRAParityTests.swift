@@ -8,8 +8,14 @@ import TestSupport
 /// forward pass that reads the adapter file itself.
 @Suite("LoRA at run time")
 struct LoRAParityTests {
-    static let families: [Family] = [Family(name: "llama-gqa", config: Family.tiny(.llama, heads: 4, kv: 2)),
-                                     Family(name: "gpt2-tied", config: Family.tiny(.gpt2))]
+    static let families: [Family] = {
+        // The shipped models' kind: BitLinears with their own RMSNorm (the adapter reads the linear's input, before that norm).
+        var bitNorm = Family.tiny(.llama, heads: 4, kv: 2)
+        bitNorm.bitLinear = true
+        bitNorm.bitLinearNorm = true
+        return [Family(name: "llama-gqa", config: Family.tiny(.llama, heads: 4, kv: 2)), Family(name: "gpt2-tied", config: Family.tiny(.gpt2)),
+                Family(name: "llama-bitlinear-norm", config: bitNorm)]
+    }()
 
     /// The adapters of a case: llama gets two (every target at scale 1, q,v at scale 0.5); gpt2 one over the fused c_attn.
     static func adapters(_ family: Family, base: String, dir: String) throws -> [(path: String, scale: Float)] {

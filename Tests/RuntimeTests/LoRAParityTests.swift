@@ -89,4 +89,19 @@ struct LoRAParityTests {
         #expect(model.linear(named: "blk.0.attn_q")?.dtype == .t2)
         #expect(throws: LoRAError.self) { try model.addAdapter(model.adapters[0].adapter, scale: .nan) }
     }
+
+    @Test("tools/make_lora.py's independent fingerprint (pure-Python xxHash64) is the runtime's", .requires(ReferenceHarness.numpy),
+          arguments: [DType.f32, .f16, .i8, .t2, .t1])
+    func pythonFingerprint(dtype: DType) throws {
+        try ReferenceHarness.numpy.check()
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (path, base, _) = try ParityTests.randomCase(Self.families[2], dtype, dir: dir)
+        let out = dir + "/py.safetensors"
+        _ = try #require(ReferenceHarness.run([ReferenceHarness.root.appendingPathComponent("tools/make_lora.py").path, path, out,
+                                              "--targets", "q,v,gate", "--rank", "3", "--seed", "5"]))
+        let fp = try LoRABase.fingerprint(of: base.file)
+        let adapter = try LoRAAdapterFile.read(path: out, config: base.config, fingerprint: fp)
+        #expect(adapter.rank == 3 && adapter.targets == [.q, .v, .gate] && adapter.layers.count == 2 * 3)
+    }
 }

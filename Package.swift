@@ -134,7 +134,7 @@ var serverTargets: [Target] {
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
-        .executableTarget(name: "lm-serve", dependencies: ["BitGPTServe", "BitGPTCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lm-serve", dependencies: ["BitGPTServe", "BitGPTCLI", "BitGPTConvert"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServeTests",
             dependencies: ["BitGPTServe", "BitGPT", "TestSupport"],

@@ -111,20 +111,20 @@ public struct LoRASpec: Equatable, Sendable {
     /// Parses `FILE` or `FILE:SCALE` (the scale after the last colon when it reads as a number, so
     /// a path with colons still works without a scale).
     /// - Throws: ``LoRAError/invalid(_:)`` for an empty path or a scale that is not a finite number.
-    public init(parsing s: String) throws(LoRAError) {
+    public init(parsing s: String, flag: String = "--lora") throws(LoRAError) {
         if let colon = s.lastIndex(of: ":") {
             let tail = String(s[s.index(after: colon)...]), head = String(s[..<colon])
             if let v = Float(tail) {
-                guard v.isFinite else { throw .invalid("--lora \(s): the scale \(tail) is not a finite number") }
-                guard !head.isEmpty else { throw .invalid("--lora \(s): no adapter file before the scale") }
+                guard v.isFinite else { throw .invalid("\(flag) \(s): the scale \(tail) is not a finite number") }
+                guard !head.isEmpty else { throw .invalid("\(flag) \(s): no adapter file before the scale") }
                 self.init(path: head, scale: v)
                 return
             }
             if tail.isEmpty || tail.first.map({ "+-.0123456789".contains($0) }) == true {
-                throw .invalid("--lora \(s): \"\(tail)\" is not a scale (FILE[:SCALE], SCALE a finite number)")
+                throw .invalid("\(flag) \(s): \"\(tail)\" is not a scale (FILE[:SCALE], SCALE a finite number)")
             }
         }
-        guard !s.isEmpty else { throw .invalid("--lora needs an adapter file (FILE[:SCALE])") }
+        guard !s.isEmpty else { throw .invalid("\(flag) needs an adapter file (FILE[:SCALE])") }
         self.init(path: s)
     }
 }

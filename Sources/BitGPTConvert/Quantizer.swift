@@ -95,10 +95,13 @@ public enum Quantizer {
     /// - Parameters:
     ///   - ternaryScale: γ rule for every float → ternary tensor; nil chooses per tensor (exact
     ///     when already ternary, else ``scaleRule(_:tensor:override:)``).
+    ///   - merge: LoRA updates to add to weights before encoding, by tensor name (`lm-quantize
+    ///     --merge-lora`, ``LoRAMerge/updates(_:for:)``); a merged tensor is always re-encoded, and its
+    ///     error is measured against the merged values.
     ///   - progress: called after each tensor with (tensors done, tensors in all).
     /// - Throws: ``ConvertError/format(_:)`` for read or write errors (the output is untouched on error).
     public static func quantize(input: String, output: String?, to target: DType, rules: [TensorTypeRule] = [],
-                                ternaryScale: TernaryScaleRule? = nil,
+                                ternaryScale: TernaryScaleRule? = nil, merge: [String: [LoRAUpdate]] = [:],
                                 progress: ((Int, Int) -> Void)? = nil) throws(ConvertError) -> Report {
         do throws(FormatError) {
             let file = try BGPTFile(path: input)
@@ -115,12 +118,19 @@ public enum Quantizer {
                 let bytesAfter: Int
                 let err: TensorError
                 var row = Row(name: t.name, from: t.dtype, to: d, bytesBefore: Int(t.byteSize), bytesAfter: 0, error: TensorError([], []))
-                if d == t.dtype {
+                let updates = merge[t.name] ?? []
+                /// The values to encode: the tensor's own, plus the merged LoRA updates.
+                func values() -> [Float] {
+                    var w = view.dequantized()
+                    for u in updates { u.merge(into: &w) }
+                    return w
+                }
+                if d == t.dtype && updates.isEmpty {
                     // Unchanged: written straight from the mapped input.
                     try writer?.write(t.name, bytes: view.bytes)
                     bytesAfter = Int(t.byteSize)
                     err = TensorError([], [])
-                } else if let codes = view.ternaryValues(), let g = view.ternaryScale, d == .t2 || d == .t1 {
+                } else if updates.isEmpty, let codes = view.ternaryValues(), let g = view.ternaryScale, d == .t2 || d == .t1 {
                     // T2 <-> T1: the same codes and scale, repacked.
                     let bytes = TensorEncoder.ternary(codes, scale: g, rows: t.rows, cols: t.cols, as: d)
                     try writer?.write(t.name, bytes: bytes)
@@ -128,7 +138,7 @@ public enum Quantizer {
                     err = TensorError([], [])
                 } else if d == .t2 || d == .t1 {
                     // Float → ternary: every rule's fit, the chosen one written.
-                    let before = view.dequantized()
+                    let before = values()
                     if let bad = before.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(tensor: t.name, index: bad) }
                     let rule = scaleRule(file, tensor: t.name, override: ternaryScale)
                     let fits = TernaryScaleRule.allCases.map { TensorEncoder.ternarize(before, rule: $0) }
@@ -144,7 +154,7 @@ public enum Quantizer {
                     try writer?.write(t.name, bytes: bytes)
                     bytesAfter = bytes.count
                 } else {
-                    let before = view.dequantized()
+                    let before = values()
                     let bytes = try TensorEncoder.encode(before, shape: t.shape, as: d, name: t.name)
                     let info = TensorInfo(name: t.name, dtype: d, shape: t.shape, byteSize: UInt64(bytes.count))
                     let after = bytes.withUnsafeBytes { b in b.baseAddress.map { TensorView(info: info, base: $0).dequantized() } ?? [] }
@@ -165,6 +175,29 @@ public enum Quantizer {
     }
 }
 
+/// Merging LoRA adapters into a model's weights (`lm-quantize --merge-lora`).
+public enum LoRAMerge {
+    /// The updates of `adapters` (each with its scale) by `.bgpt` tensor name, in the order given.
+    public static func updates(_ adapters: [(adapter: LoRAAdapter, scale: Float)]) -> [String: [LoRAUpdate]] {
+        var out: [String: [LoRAUpdate]] = [:]
+        for (a, s) in adapters {
+            for l in a.layers {
+                out[l.module.tensorName(layer: l.layer), default: []].append(LoRAUpdate(l, rank: a.rank, coef: s * a.scaling))
+            }
+        }
+        return out
+    }
+
+    /// Reads every adapter of `specs` for the model at `path` (shapes and fingerprint checked) and
+    /// returns its updates by tensor name.
+    /// - Throws: ``LoRAError`` or the model's ``FormatError``.
+    public static func updates(_ specs: [LoRASpec], for path: String) throws -> [String: [LoRAUpdate]] {
+        let file = try BGPTFile(path: path)
+        let config = try ModelConfig(metadata: file.metadata)
+        let fp = try LoRABase.fingerprint(of: file)
+        return updates(try specs.map { s throws in (try LoRAAdapterFile.read(path: s.path, config: config, fingerprint: fp), s.scale) })
+    }
+}
 
 /// `s` followed by spaces up to `width` characters.
 func padRight(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }

@@ -28,13 +28,21 @@ struct LMQuantize: BitGPTCommand {
             codes) for the rest. The table gives, for each such tensor, the rule used and the \
             RMSE of every rule.
 
+            --merge-lora FILE[:SCALE] (repeatable) adds each LoRA adapter's SCALE·(alpha/r)·B·A to \
+            the weights it targets and writes a merged model; --to defaults to f32 then (f16 on \
+            request). The merged weights of a ternary or int8 base are no longer ternary or int8: \
+            it says so, and --to t2/t1/i8 re-quantizes them, with each tensor's error against the \
+            merged values in the table. The adapter must match the base (fingerprint included).
+
             Exit status: 0 on success, 1 on any error (the output is never left half-written).
             """,
         version: BitGPTVersion.string)
 
     @Argument(help: "Input .bgpt.") var input: String
     @Argument(help: "Output .bgpt (not needed with --dry-run or --in-place).") var output: String?
-    @Option(help: "Target dtype for linear weights (also int8, ternary).") var to: DTypeChoice
+    @Option(help: "Target dtype for linear weights (also int8, ternary); with --merge-lora, default f32.") var to: DTypeChoice?
+    @Option(name: .customLong("merge-lora"), help: "Merge a LoRA adapter at scale SCALE (default 1) into the weights; repeatable.")
+    var mergeLoRA: [String] = []
     @Option(name: .customLong("tensor-type"), help: "Per-tensor override PATTERN=TYPE; repeatable.") var tensorTypes: [String] = []
     @Option(help: "Scale of float weights going to ternary (lsq: least squares).") var ternaryScale: TernaryScaleChoice = .auto
     @Flag(help: "Print the table without writing a file.") var dryRun = false
@@ -46,6 +54,8 @@ struct LMQuantize: BitGPTCommand {
         if inPlace, let o = output, !OutputPath.same(o, input) {
             throw ValidationError("--in-place rewrites the input; do not give another output path (\(o))")
         }
+        if to == nil && mergeLoRA.isEmpty { throw BadInput("give --to (the dtype of the linear weights), or --merge-lora") }
+        for l in mergeLoRA { do { _ = try LoRASpec(parsing: l, flag: "--merge-lora") } catch { throw BadInput(error.description) } }
         for t in tensorTypes {
             do { _ = try TensorTypeRule(parsing: t) } catch { throw ValidationError(error.description) }
         }
@@ -56,11 +66,18 @@ struct LMQuantize: BitGPTCommand {
         let destination = dryRun ? nil : inPlace ? URL(fileURLWithPath: input).resolvingSymlinksInPath().path : output
         if let d = destination, !inPlace { try OutputPath.check(d, inputs: [input], hint: "give another output path, or --in-place to rewrite it") }
         let rules = try tensorTypes.map { s throws in try TensorTypeRule(parsing: s) }
+        let specs = try mergeLoRA.map { l throws in try LoRASpec(parsing: l, flag: "--merge-lora") }
+        var merge: [String: [LoRAUpdate]] = [:]
+        if !specs.isEmpty {
+            do { merge = try LoRAMerge.updates(specs, for: input) } catch let e as LoRAError { throw BadInput(e.description) }
+            catch { throw FileFailure(input, error) }
+        }
+        let target = to?.dtype ?? .f32
         var progress: ProgressLine?
         let report: Quantizer.Report
         do {
-            report = try Quantizer.quantize(input: input, output: destination, to: to.dtype, rules: rules,
-                                                ternaryScale: ternaryScale.rule) { done, total in
+            report = try Quantizer.quantize(input: input, output: destination, to: target, rules: rules,
+                                                ternaryScale: ternaryScale.rule, merge: merge) { done, total in
                 if progress == nil { progress = ProgressLine("quantize", total: Double(total), unit: "tensors") }
                 progress?.update(Double(done))
             }
@@ -69,6 +86,16 @@ struct LMQuantize: BitGPTCommand {
             throw ErrorText.blame(error, input: input, output: destination)
         }
         progress?.finish()
+        let merged = report.rows.filter { merge[$0.name] != nil }
+        if let q = merged.first(where: { $0.from.isQuantized }) {
+            let kind = q.from == .i8 ? "int8" : "ternary"
+            if q.to.isQuantized {
+                StandardOutput.write("note: the LoRA-merged weights of this \(kind) base are not \(kind); re-quantized to \(q.to) (error against the merged values below)\n")
+            } else {
+                StandardOutput.write("note: the LoRA-merged weights of this \(kind) base are no longer \(kind): written as \(q.to); give --to \(q.from) to re-quantize them (each tensor's error is reported)\n")
+            }
+        }
+        if !merge.isEmpty { StandardOutput.write("merged \(specs.count) LoRA adapter\(specs.count == 1 ? "" : "s") into \(merged.count) tensors\n") }
         StandardOutput.write(report.text())
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BitGPT
 import BitGPTCLI
+import BitGPTConvert
 import BitGPTServe
 import Foundation
 import Logging
@@ -43,10 +44,13 @@ struct LMServe: BitGPTCommand {
     @Option(parsing: .unconditional, help: "Requests that may wait for a slot; one more gets 503.") var queue = 64
     @Option(parsing: .unconditional, help: "Seconds running requests get to finish after SIGTERM/SIGINT.") var timeout: Double = 30
     @Option(help: "KV cache element type: f16 (lm-run's default) or f32.") var cacheType: KVCacheType = .f16
+    @Option(help: "Apply a LoRA adapter at scale SCALE (default 1) to every request; repeatable (as lm-run --lora).")
+    var lora: [String] = []
 
     func validate() throws {
         guard apiKey == nil || apiKeyFile == nil else { throw BadInput("give --api-key or --api-key-file, not both") }
         if let why = settings(key: apiKey).problem() { throw BadInput(why) }
+        for l in lora { do { _ = try LoRASpec(parsing: l) } catch { throw BadInput(error.description) } }
     }
 
     func run() throws {
@@ -60,6 +64,9 @@ struct LMServe: BitGPTCommand {
         let config = settings(key: key)
         let served: ServedModel
         do { served = try ServedModel(path: model, ctxSize: ctxSize) } catch { throw FileFailure(model, error) }
+        // Adapters go on before the scheduler's thread first uses the model, and apply to every request.
+        do { try LoRAAdapterFile.apply(try lora.map { l throws(LoRAError) in try LoRASpec(parsing: l) }, to: served.transformer) }
+        catch { throw BadInput("\(error)") }
 
         var logger = Logger(label: "lm-serve", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .info

@@ -8,8 +8,14 @@ import TestSupport
 /// forward pass that reads the adapter file itself.
 @Suite("LoRA at run time")
 struct LoRAParityTests {
-    static let families: [Family] = [Family(name: "llama-gqa", config: Family.tiny(.llama, heads: 4, kv: 2)),
-                                     Family(name: "gpt2-tied", config: Family.tiny(.gpt2))]
+    static let families: [Family] = {
+        // The shipped models' kind: BitLinears with their own RMSNorm (the adapter reads the linear's input, before that norm).
+        var bitNorm = Family.tiny(.llama, heads: 4, kv: 2)
+        bitNorm.bitLinear = true
+        bitNorm.bitLinearNorm = true
+        return [Family(name: "llama-gqa", config: Family.tiny(.llama, heads: 4, kv: 2)), Family(name: "gpt2-tied", config: Family.tiny(.gpt2)),
+                Family(name: "llama-bitlinear-norm", config: bitNorm)]
+    }()
 
     /// The adapters of a case: llama gets two (every target at scale 1, q,v at scale 0.5); gpt2 one over the fused c_attn.
     static func adapters(_ family: Family, base: String, dir: String) throws -> [(path: String, scale: Float)] {
@@ -82,5 +88,20 @@ struct LoRAParityTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
         #expect(model.linear(named: "blk.0.attn_q")?.dtype == .t2)
         #expect(throws: LoRAError.self) { try model.addAdapter(model.adapters[0].adapter, scale: .nan) }
+    }
+
+    @Test("tools/make_lora.py's independent fingerprint (pure-Python xxHash64) is the runtime's", .requires(ReferenceHarness.numpy),
+          arguments: [DType.f32, .f16, .i8, .t2, .t1])
+    func pythonFingerprint(dtype: DType) throws {
+        try ReferenceHarness.numpy.check()
+        let dir = try ReferenceHarness.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (path, base, _) = try ParityTests.randomCase(Self.families[2], dtype, dir: dir)
+        let out = dir + "/py.safetensors"
+        _ = try #require(ReferenceHarness.run([ReferenceHarness.root.appendingPathComponent("tools/make_lora.py").path, path, out,
+                                              "--targets", "q,v,gate", "--rank", "3", "--seed", "5"]))
+        let fp = try LoRABase.fingerprint(of: base.file)
+        let adapter = try LoRAAdapterFile.read(path: out, config: base.config, fingerprint: fp)
+        #expect(adapter.rank == 3 && adapter.targets == [.q, .v, .gate] && adapter.layers.count == 2 * 3)
     }
 }

@@ -57,4 +57,21 @@ public struct LoRAUpdate: Sendable {
             }
         }
     }
+
+    /// Adds the update to a base weight in place, for merging: `W[o, i] += coef · Σ_j B[o, j]·A[j, i]`.
+    ///
+    /// Shapes: `w` (out, in), row-major, as ``TensorView/dequantized()`` gives it.
+    public func merge(into w: inout [Float]) {
+        precondition(w.count == outFeatures * inFeatures, "LoRAUpdate.merge: weight of \(w.count) values for (\(outFeatures), \(inFeatures))")
+        let r = rank, I = inFeatures
+        var row = [Float](repeating: 0, count: I)
+        for o in 0..<outFeatures {
+            for i in 0..<I { row[i] = 0 }
+            for j in 0..<r {
+                let bj = b[o * r + j]
+                for i in 0..<I { row[i] += bj * a[j * I + i] }
+            }
+            for i in 0..<I { w[o * I + i] += coef * row[i] }
+        }
+    }
 }

@@ -219,9 +219,6 @@ public struct LoRAAdapter: Sendable {
             throw .baseMismatch("adapter is for \(nLayers) layers, the base has \(config.nLayers)")
         }
         _ = try modules
-        if config.bitLinear && config.bitLinearNorm {
-            throw .unsupported("LoRA on BitLinears with their own input norms is not supported in this version")
-        }
         for l in layers {
             let (o, i) = try LoRAAdapter.shape(of: l.module, layer: l.layer, in: config)
             guard l.outFeatures == o, l.inFeatures == i, l.a.count == rank * i, l.b.count == o * rank else {

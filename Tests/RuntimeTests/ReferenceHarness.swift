@@ -32,7 +32,9 @@ enum ReferenceHarness {
 
     /// Reference logits (positions, vocab) and a greedy continuation of `steps` tokens.
     static func reference(model: String, tokens: [Int], greedy steps: Int, kvF16: Bool = false) -> (logits: [Float], greedy: [Int])? {
-        let npy = model + ".ref.npy"
+        // A temporary file: the model may be one of the project's own (models/), which a test must not write.
+        let npy = FileManager.default.temporaryDirectory.appendingPathComponent("bitgpt-ref-\(UUID().uuidString).npy").path
+        defer { try? FileManager.default.removeItem(atPath: npy) }
         guard let json = run([root.appendingPathComponent("tools/reference.py").path, model,
                               "--tokens", tokens.map(String.init).joined(separator: ","),
                               "--logits-out", npy, "--greedy", String(steps)] + (kvF16 ? ["--kv-f16"] : [])),

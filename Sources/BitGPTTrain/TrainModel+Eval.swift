@@ -1,8 +1,9 @@
 import BitGPT
 
 extension TrainModel {
-    /// The logits of one sequence, as the training forward computes them (BitLinear layers
-    /// fake-quantized): what the runtime's forward over the exported `.bgpt` should reproduce.
+    /// The logits of one sequence by the eval forward: the training forward's ops with the
+    /// runtime's products (``Arithmetic/runtime``), so the runtime's forward over the exported
+    /// `.bgpt` (F32 KV cache) gives the same logits bit for bit.
     ///
     /// The sequence fills row 0 of the batch and the rest is padded with id 0; attention is
     /// causal, so the padding does not change the returned rows.
@@ -20,6 +21,9 @@ extension TrainModel {
             inputs[i] = i < tokens.count ? Int32(tokens[i]) : 0
             targets[i] = 0
         }
+        let saved = arithmetic
+        arithmetic = .runtime
+        defer { arithmetic = saved }
         forward()
         return acts.array(logits, count: tokens.count * config.vocabSize)
     }

@@ -50,6 +50,19 @@ public final class TrainModel {
         didSet { precondition(quantMode == .normal || quantProbe, "build the model with quantProbe: true to capture or freeze quantization") }
     }
     let quantProbe: Bool
+
+    /// Which products ``forward()`` computes with.
+    public enum Arithmetic: Sendable {
+        /// OpenBLAS matmuls and attention, saving what the backward reads: training's.
+        case training
+        /// The runtime's kernels for every product (BitGPT/Ops: ``bitLinearForward``,
+        /// ``floatLinearForward``, ``causalAttentionForward``), everything else being the same
+        /// functions already: the logits the runtime computes from the exported `.bgpt` with an
+        /// F32 KV cache, bit for bit. Forward only (no backward reads it).
+        case runtime
+    }
+    /// The products of ``forward()``. ``logits(tokens:)``, the eval forward, uses `.runtime`.
+    public var arithmetic = Arithmetic.training
     private var weightDelta: FloatBuffer?
     /// Whether blocks share their inner activation slots and backward recomputes them.
     public let activationCheckpointing: Bool
@@ -270,7 +283,10 @@ public final class TrainModel {
         }
         // Final norm, tied or untied classifier, loss.
         normForward(normF, meanF, rstdF, residual, nfw, nfb)
-        matmulForward(acts.at(logits), acts.at(normF), params.at(head), nil, n: N, inFeatures: C, outFeatures: V)
+        switch arithmetic {
+        case .training: matmulForward(acts.at(logits), acts.at(normF), params.at(head), nil, n: N, inFeatures: C, outFeatures: V)
+        case .runtime: floatLinearForward(acts.at(logits), acts.at(normF), params.at(head), nil, n: N, inFeatures: C, outFeatures: V)
+        }
         crossEntropyForward(acts.at(losses), acts.at(probs), acts.at(logits), targets, n: N, v: V)
         var sum = 0.0
         let l = acts.at(losses)
@@ -297,7 +313,12 @@ public final class TrainModel {
             }
             k = UnsafePointer(acts.at(b.k)); v = UnsafePointer(acts.at(b.v))
         }
-        attentionForward(acts.at(b.atty), acts.at(b.att), acts.at(b.q), k, v, shape)
+        switch arithmetic {
+        case .training: attentionForward(acts.at(b.atty), acts.at(b.att), acts.at(b.q), k, v, shape)
+        case .runtime:
+            causalAttentionForward(acts.at(b.atty), acts.at(b.att), acts.at(b.q), k, v, b: shape.b, t: shape.t, heads: shape.heads,
+                                   kvHeads: shape.kvHeads, hd: shape.hd, qStride: shape.qStride, kvStride: shape.kvStride)
+        }
         b.lproj.forward(acts.at(b.proj), acts.at(b.atty), n: N, model: self)
         residualForward(acts.at(b.res2), residual, acts.at(b.proj), n: N * C)
         // MLP: norm, up (and gate), activation, down, residual.

@@ -143,36 +143,52 @@ struct ExportTests {
         #expect(ternary == (bitLinear ? (arch == .llama ? 2 * 7 : 2 * 4) : 0))
     }
 
-    @Test("the runtime's logits over the exported .bgpt equal the trainer's own eval forward",
-          arguments: [(Architecture.llama, true), (.gpt2, true), (.gpt2, false)])
-    func runtimeMatchesTrainer(arch: Architecture, bitLinear: Bool) throws {
+    /// One exported model of the bit-for-bit test: the architecture, BitLinear or float, whether
+    /// each BitLinear has its own RMSNorm, and the width (16: 2 heads, context 8; 64: 4 heads, context 40).
+    struct ExportCase: CustomTestStringConvertible, CustomStringConvertible, Sendable {
+        var arch: Architecture, bitLinear: Bool, bitLinearNorm = true, dim = 16
+        var testDescription: String { description }
+        var description: String { "\(arch.rawValue) \(bitLinear ? "bitlinear" : "f32")\(bitLinear && !bitLinearNorm ? " no-norm" : "") dim \(dim)" }
+    }
+
+    @Test("the runtime's logits over the exported .bgpt equal the trainer's eval forward bit for bit (F32 KV cache, 1 and 2 threads)",
+          arguments: [ExportCase(arch: .llama, bitLinear: true), ExportCase(arch: .llama, bitLinear: false),
+                      ExportCase(arch: .gpt2, bitLinear: true), ExportCase(arch: .gpt2, bitLinear: true, bitLinearNorm: false),
+                      ExportCase(arch: .gpt2, bitLinear: false), ExportCase(arch: .llama, bitLinear: true, dim: 64),
+                      ExportCase(arch: .gpt2, bitLinear: true, dim: 64), ExportCase(arch: .gpt2, bitLinear: false, dim: 64)])
+    func runtimeMatchesTrainer(c: ExportCase) throws {
         let w = try Workspace()
         defer { w.cleanup() }
-        let trainer = try Trainer(options: w.options("run", arch: arch, bitLinear: bitLinear, iters: 5))
+        var o = w.options("run", arch: c.arch, bitLinear: c.bitLinear, iters: 5)
+        o.bitLinearNorm = c.bitLinearNorm
+        if c.dim > 16 { o.nEmbd = c.dim; o.nHead = 4; o.nKVHead = c.arch == .llama ? 2 : nil; o.blockSize = 40 }
+        let trainer = try Trainer(options: o)
         let s = try trainer.run()
         let m = trainer.model
-        let file = try BGPTFile(path: s.export)
-        let net = try Transformer(file: file)
+        let net = try Transformer(file: try BGPTFile(path: s.export))
         let vocab = net.config.vocabSize
-        let tokens = (0..<min(m.blockSize, 16)).map { ($0 * 7 + 3) % vocab }
+        // The whole context: every position's logits, from prompt chunks of the Generator's size.
+        let tokens = (0..<m.blockSize).map { ($0 * 7 + 3) % vocab }
+        // Norms, activations, RoPE, softmax and both quantizers are the same functions (BitGPT/Ops);
+        // the eval forward's products are the runtime's kernels (TrainModel.Arithmetic.runtime).
         let expected = try m.logits(tokens: tokens)
-        let generator = try Generator(model: net, pool: WorkerPool(threads: 1))
-        var got = [Float](repeating: 0, count: tokens.count * vocab)
-        try got.withUnsafeMutableBufferPointer { b in _ = try generator.start(prompt: tokens, allLogits: b.baseAddress) }
-        let maxDiff = zip(got, expected).map { abs($0 - $1) }.max() ?? .infinity
+        for threads in [1, 2] {
+            let generator = try Generator(model: net, pool: WorkerPool(threads: threads), kvType: .f32)
+            var got = [Float](repeating: .nan, count: tokens.count * vocab)
+            try got.withUnsafeMutableBufferPointer { b in _ = try generator.start(prompt: tokens, allLogits: b.baseAddress) }
+            let differing = zip(got, expected).filter { $0 != $1 }.count
+            let maxDiff = zip(got, expected).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(differing == 0, "\(c), \(threads) threads: \(differing) of \(got.count) logits differ, max |Δ| \(maxDiff)")
+        }
+        // Training's own products (OpenBLAS) stay close to them.
+        m.arithmetic = .training
+        for i in 0..<(m.batch * m.blockSize) { m.inputs[i] = i < tokens.count ? Int32(tokens[i]) : 0; m.targets[i] = 0 }
+        m.forward()
+        let blas = Array(m.lastLogits.prefix(tokens.count * vocab))
         let scale = expected.map { abs($0) }.max() ?? 1
-        // Norms, activations, RoPE, softmax and both quantizers are the same functions (BitGPT/Ops).
-        // What differs: the matmuls and attention (OpenBLAS sums in another order than the
-        // runtime's kernels, and a BitLinear's dequantized product rounds differently from its
-        // exact integer sum times the scales) and the runtime's F16 KV cache; a last-bit difference
-        // that flips an int8 activation rounding downstream bounds the difference.
-        #expect(maxDiff <= 2e-3 * max(scale, 1), "max |Δlogit| \(maxDiff) (max |logit| \(scale))")
-        func argmax(_ r: ArraySlice<Float>) -> Int { r.indices.max { r[$0] < r[$1] }! }
-        let agree = (0..<tokens.count).filter { t in
-            argmax(got[(t * vocab)..<((t + 1) * vocab)]) == argmax(expected[(t * vocab)..<((t + 1) * vocab)])
-        }.count
-        #expect(agree >= tokens.count - 1)
-        print("trainer vs runtime \(arch.rawValue) bitlinear=\(bitLinear): max |Δlogit| \(maxDiff), top-1 agrees \(agree)/\(tokens.count)")
+        let maxDiff = zip(blas, expected).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(maxDiff <= 2e-3 * max(scale, 1), "\(c): training forward max |Δlogit| \(maxDiff) (max |logit| \(scale))")
+        print("trainer vs runtime \(c): bit for bit; training (OpenBLAS) forward within \(maxDiff) of it")
     }
 
     @Test("safetensors names follow nanoGPT and llama2.c")

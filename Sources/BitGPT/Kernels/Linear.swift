@@ -147,11 +147,11 @@ public final class Linear {
                 let a = s.scales[t], ot = out + t * ld, at = acc + t * rows
                 if dtype == .i8 {
                     rowScales.withUnsafeBufferPointer { rs in
-                        for r in r0..<r1 { ot[r] = Float(at[r]) * rs[r] / a }
+                        for r in r0..<r1 { ot[r] = bitLinearOutput(at[r], gamma: rs[r], activationScale: a) }
                     }
                 } else {
                     let g = gamma
-                    for r in r0..<r1 { ot[r] = Float(at[r]) * g / a }
+                    for r in r0..<r1 { ot[r] = bitLinearOutput(at[r], gamma: g, activationScale: a) }
                 }
             }
         case .f32, .f16, .bf16:

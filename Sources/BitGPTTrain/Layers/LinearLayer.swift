@@ -74,10 +74,27 @@ public struct LinearLayer {
             x = UnsafePointer(m.acts.at(xq))
             if !m.frozenBase { w = UnsafePointer(m.qweights.at(weight)) }
         }
-        matmulForward(out, x, w, bias >= 0 ? UnsafePointer(m.params.at(bias)) : nil, n: n, inFeatures: inFeatures, outFeatures: outFeatures)
+        let b = bias >= 0 ? UnsafePointer(m.params.at(bias)) : nil
+        switch m.arithmetic {
+        case .training: matmulForward(out, x, w, b, n: n, inFeatures: inFeatures, outFeatures: outFeatures)
+        case .runtime where bitLinear:
+            // The runtime quantizes the (normed) input itself and sums exactly: from before the fake quantization.
+            let normed = gain >= 0 ? UnsafePointer(m.acts.at(xn)) : inp
+            bitLinearForward(out, normed, w, b, n: n, inFeatures: inFeatures, outFeatures: outFeatures)
+        case .runtime: floatLinearForward(out, x, w, b, n: n, inFeatures: inFeatures, outFeatures: outFeatures)
+        }
         if let a = adapter, let lora = m.lora {
-            loraForward(out, m.acts.at(loraH), inp, lora.params.at(a.a), lora.params.at(a.b), scale: lora.scale,
-                        n: n, inFeatures: inFeatures, outFeatures: outFeatures, rank: lora.settings.rank)
+            let r = lora.settings.rank
+            switch m.arithmetic {
+            case .training:
+                loraForward(out, m.acts.at(loraH), inp, lora.params.at(a.a), lora.params.at(a.b), scale: lora.scale,
+                            n: n, inFeatures: inFeatures, outFeatures: outFeatures, rank: r)
+            case .runtime:
+                // The runtime's update (`lm-run --lora`), on the same input.
+                LoRAUpdate(a: lora.params.array(a.a, count: r * inFeatures), b: lora.params.array(a.b, count: outFeatures * r),
+                           rank: r, inFeatures: inFeatures, outFeatures: outFeatures, coef: lora.scale)
+                    .apply(out, ld: outFeatures, inp, ldx: inFeatures, n: n, pool: WorkerPool(threads: 1))
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+import BitGPT
+
 /// JSON written by the server: keys keep the order they are given in (as OpenAI's responses list
 /// them), strings are escaped per RFC 8259, numbers are finite.
 enum JSON {
@@ -48,20 +50,16 @@ enum JSON {
         }
     }
 
+    /// `s` as a JSON string: the escapes of ``appendQuoted(_:to:control:)`` (BitGPT), the other
+    /// controls, DEL, U+2028 and U+2029 (line ends to JavaScript) as `\uXXXX`.
     private static func quote(_ s: String, into out: inout String) {
+        func escaped(_ v: UInt32) -> String {
+            let hex = String(v, radix: 16)
+            return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        }
         out += "\""
         for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20 || u.value == 0x2028 || u.value == 0x2029:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
+            if u.value == 0x2028 || u.value == 0x2029 { out += escaped(u.value) } else { appendQuoted(u, to: &out, control: escaped) }
         }
         out += "\""
     }

@@ -313,19 +313,6 @@ FLOAT_TILE512(f32_tile512, loadw_f32, 4)
 FLOAT_TILE512(f16_tile512, loadw_f16, 2)
 FLOAT_TILE512(bf16_tile512, loadw_bf16, 2)
 
-#define FLOAT_ENTRY512(NAME, TILE, WT, ESIZE)                                                             \
-    TGT void NAME(float *out, size_t ld, const WT *w, const float *x, size_t cols, size_t r0, size_t r1, \
-                  size_t n) {                                                                            \
-        bgpt_kctx k = {0};                                                                               \
-        k.ld = ld; k.w = w; k.wstride = cols * (ESIZE); k.cols = cols;                                   \
-        k.full = cols / 16; k.tail = cols % 16;                                                          \
-        for (size_t t0 = 0; t0 < n; t0 += BGPT_TOKEN_CHUNK) {                                            \
-            size_t tn = n - t0 < BGPT_TOKEN_CHUNK ? n - t0 : BGPT_TOKEN_CHUNK;                           \
-            k.out = out + t0 * ld; k.x = x + t0 * cols;                                                  \
-            BGPT_DRIVE(TILE, &k, r0, r1, tn, 4, 4);                                                         \
-        }                                                                                                \
-    }
-
-FLOAT_ENTRY512(bgpt_k_matmul_f32_avx512, f32_tile512, float, 4)
-FLOAT_ENTRY512(bgpt_k_matmul_f16_avx512, f16_tile512, uint16_t, 2)
-FLOAT_ENTRY512(bgpt_k_matmul_bf16_avx512, bf16_tile512, uint16_t, 2)
+BGPT_FLOAT_ENTRY(TGT, bgpt_k_matmul_f32_avx512, f32_tile512, float, 4, 16, 4, 4)
+BGPT_FLOAT_ENTRY(TGT, bgpt_k_matmul_f16_avx512, f16_tile512, uint16_t, 2, 16, 4, 4)
+BGPT_FLOAT_ENTRY(TGT, bgpt_k_matmul_bf16_avx512, bf16_tile512, uint16_t, 2, 16, 4, 4)

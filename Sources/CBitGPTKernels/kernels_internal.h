@@ -124,6 +124,23 @@ static inline void bgpt_permute_tail(int8_t *tq, const int8_t *q, size_t tail0, 
         }                                                                                                      \
     }
 
+/// Defines one float matmul entry point, `bgpt_k_matmul_{f32,f16,bf16}_*` (contract in
+/// bitgpt_kernels.h), around a variant's TILE: per chunk of BGPT_TOKEN_CHUNK tokens, BGPT_DRIVE over
+/// the rows. W elements are ESIZE bytes; a row is LANES-wide vectors (`full`) and a `tail` of
+/// cols % LANES. RTN and RT1 are BGPT_DRIVE's tile heights.
+#define BGPT_FLOAT_ENTRY(ATTR, NAME, TILE, WT, ESIZE, LANES, RTN, RT1)                                    \
+    ATTR void NAME(float *out, size_t ld, const WT *w, const float *x, size_t cols, size_t r0, size_t r1, \
+                   size_t n) {                                                                           \
+        bgpt_kctx k = {0};                                                                                \
+        k.ld = ld; k.w = w; k.wstride = cols * (ESIZE); k.cols = cols;                                    \
+        k.full = cols / (LANES); k.tail = cols % (LANES);                                                 \
+        for (size_t t0 = 0; t0 < n; t0 += BGPT_TOKEN_CHUNK) {                                             \
+            size_t tn = n - t0 < BGPT_TOKEN_CHUNK ? n - t0 : BGPT_TOKEN_CHUNK;                            \
+            k.out = out + t0 * ld; k.x = x + t0 * cols;                                                   \
+            BGPT_DRIVE(TILE, &k, r0, r1, tn, RTN, RT1);                                                   \
+        }                                                                                                 \
+    }
+
 // Variant entry points (same contracts as bitgpt_kernels.h).
 #define BGPT_DECLARE_VARIANT(V)                                                                          \
     void bgpt_k_quantize_i8_##V(int8_t *q, float *scale, const float *x, size_t n, size_t cols);         \

@@ -75,16 +75,10 @@ struct CrashSafetyTests {
         return fa.fileSize == fb.fileSize && fa.tensors == fb.tensors && ma == mb
     }
 
-    /// A llama2.c v0 checkpoint (header of seven int32, then float32 tensors) of about 2.8 M
-    /// parameters with seeded values: big enough that converting it takes about half a second.
+    /// A llama2.c v0 checkpoint of about 2.8 M parameters with seeded values: big enough that
+    /// converting it takes about half a second.
     static func llama2cCheckpoint(seed: UInt64) -> [UInt8] {
-        let d = 192, f = 512, l = 6, h = 6, v = 512, t = 64, hd = d / h
-        let floats = v * d + l * d + l * 4 * d * d + l * d + l * 3 * f * d + d + t * hd
-        var header: [UInt8] = []
-        for x in [d, f, l, h, h, v, t] { withUnsafeBytes(of: Int32(x).littleEndian) { header += $0 } }
-        var r = SeededRandom(seed: seed)
-        let values = (0..<floats).map { _ in Float(Int(r.next() % 2001) - 1000) / 20_000 }
-        return header + values.withUnsafeBytes { [UInt8]($0) }  // x86-64 and arm64 are little-endian
+        Tools.llama2cCheckpoint(seed: seed, d: 192, f: 512, l: 6, h: 6, v: 512, t: 64)
     }
 
     /// Kill rounds of one tool that writes `out` until `kills` runs were killed: each round starts

@@ -36,9 +36,11 @@ extension Tools {
 }
 
 extension Tools {
-    /// A tiny llama2.c v0 checkpoint (seven int32, then float32 tensors) with seeded values.
-    static func llama2cCheckpoint(seed: UInt64 = 3) -> [UInt8] {
-        let d = 16, f = 32, l = 1, h = 2, v = 32, t = 8, hd = d / h
+    /// A llama2.c v0 checkpoint (seven int32, then float32 tensors) with seeded values; tiny by
+    /// default: dim d, FFN width f, l layers, h heads, vocabulary v, context t.
+    static func llama2cCheckpoint(seed: UInt64 = 3, d: Int = 16, f: Int = 32, l: Int = 1, h: Int = 2, v: Int = 32,
+                                  t: Int = 8) -> [UInt8] {
+        let hd = d / h
         let floats = v * d + l * d + l * 4 * d * d + l * d + l * 3 * f * d + d + t * hd
         var header: [UInt8] = []
         for x in [d, f, l, h, h, v, t] { withUnsafeBytes(of: Int32(x).littleEndian) { header += $0 } }

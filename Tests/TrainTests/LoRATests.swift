@@ -121,9 +121,7 @@ struct LoRATests {
         let vocab = net.config.vocabSize
         let tokens = (0..<8).map { ($0 * 7 + 3) % vocab }
         let expected = try m.logits(tokens: tokens)
-        let generator = try Generator(model: net, pool: WorkerPool(threads: 1))
-        var got = [Float](repeating: 0, count: tokens.count * vocab)
-        try got.withUnsafeMutableBufferPointer { b in _ = try generator.start(prompt: tokens, allLogits: b.baseAddress) }
+        let got = try runtimeLogits(net, tokens)
         // The eval forward computes with the runtime's products (TrainModel.Arithmetic.runtime).
         #expect(got == expected, "max |Δlogit| \(zip(got, expected).map { abs($0 - $1) }.max() ?? .infinity)")
 
@@ -181,9 +179,7 @@ struct LoRATests {
         let vocab = net.config.vocabSize
         let tokens = (0..<8).map { ($0 * 7 + 3) % vocab }
         let expected = try m.logits(tokens: tokens)
-        let generator = try Generator(model: net, pool: WorkerPool(threads: 1))
-        var got = [Float](repeating: 0, count: tokens.count * vocab)
-        try got.withUnsafeMutableBufferPointer { b in _ = try generator.start(prompt: tokens, allLogits: b.baseAddress) }
+        let got = try runtimeLogits(net, tokens)
         // The eval forward applies the adapter with the runtime's LoRAUpdate: the same bits.
         let maxDiff = zip(got, expected).map { abs($0 - $1) }.max() ?? .infinity
         #expect(got == expected, "max |Δlogit| \(maxDiff)")

@@ -36,6 +36,14 @@ struct Workspace {
 
 func contents(_ path: String) -> Data { FileManager.default.contents(atPath: path) ?? Data() }
 
+/// Every position's logits of `tokens` from the runtime (a Generator with an F32 KV cache), (count, V).
+func runtimeLogits(_ net: Transformer, _ tokens: [Int], threads: Int = 1) throws -> [Float] {
+    let generator = try Generator(model: net, pool: WorkerPool(threads: threads), kvType: .f32)
+    var got = [Float](repeating: .nan, count: tokens.count * net.config.vocabSize)
+    try got.withUnsafeMutableBufferPointer { b in _ = try generator.start(prompt: tokens, allLogits: b.baseAddress) }
+    return got
+}
+
 @Suite("Training runs")
 struct TrainingRunTests {
     @Test("the same seed gives the same loss curve bit for bit, another seed a different one")
@@ -173,9 +181,7 @@ struct ExportTests {
         // the eval forward's products are the runtime's kernels (TrainModel.Arithmetic.runtime).
         let expected = try m.logits(tokens: tokens)
         for threads in [1, 2] {
-            let generator = try Generator(model: net, pool: WorkerPool(threads: threads), kvType: .f32)
-            var got = [Float](repeating: .nan, count: tokens.count * vocab)
-            try got.withUnsafeMutableBufferPointer { b in _ = try generator.start(prompt: tokens, allLogits: b.baseAddress) }
+            let got = try runtimeLogits(net, tokens, threads: threads)
             let differing = zip(got, expected).filter { $0 != $1 }.count
             let maxDiff = zip(got, expected).map { abs($0 - $1) }.max() ?? .infinity
             #expect(differing == 0, "\(c), \(threads) threads: \(differing) of \(got.count) logits differ, max |Δ| \(maxDiff)")

@@ -35,4 +35,13 @@ enum FileIO {
         }
         if let failure { throw failure }
     }
+
+    /// `path` as an absolute path: a relative one is resolved against the current directory now
+    /// (a leading `./` dropped), so it still names the same file from another directory later.
+    static func absolute(_ path: String) -> String {
+        guard !path.hasPrefix("/") else { return path }
+        var p = Substring(path)
+        while p.hasPrefix("./") { p = p.dropFirst(2) }
+        return FileManager.default.currentDirectoryPath + "/" + p
+    }
 }

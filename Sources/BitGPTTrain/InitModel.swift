@@ -12,22 +12,28 @@ import Darwin
 /// converter writes, so one path maps every source onto ``ParameterLayout``'s `.bgpt` names.
 ///
 /// Its weights are dequantized (T2 as `t·γ`, int8 as `q·scale`) and become the run's latent
-/// weights. Its tokenizer and shape are the run's: `char`, `bytes`, and a byte-level `bpe` that a
-/// Hugging Face `tokenizer.json` carries exactly (lm-train's own), which the run keeps as
-/// `OUT/tokenizer.json`.
+/// weights. Its tokenizer and shape are the run's (``InitTokenizer``): `char`, `bytes`, a
+/// byte-level `bpe` that a Hugging Face `tokenizer.json` carries exactly (lm-train's own), kept as
+/// `OUT/tokenizer.json`, and `sentencepiece`, whose embedded model proto is kept as
+/// `OUT/tokenizer.model`; a checkpoint without a tokenizer takes `--tokenizer-file`.
 struct InitModel {
     let path: String
     let config: ModelConfig
     let tokenizer: TokenizerChoice
     /// The vocabulary by id.
     let itos: [String]
-    /// The model's bpe tokenizer as the run's tokenizer file, or nil (char, bytes).
+    /// The run's tokenizer file (bpe, sentencepiece), or nil (char, bytes).
     let subword: SubwordTokenizer?
     let weights: [String: [Float]]
 
     /// Reads `path`; a source that is not a `.bgpt` is first converted into `scratchDir`
     /// (the temporary file is removed again).
-    static func load(_ path: String, scratchDir: String) throws(TrainError) -> InitModel {
+    ///
+    /// - Parameters:
+    ///   - tokenizerFile: `--tokenizer-file`, the tokenizer of a model that carries none
+    ///     (``InitTokenizer/given(file:vocabSize:source:)``); refused for a model that has its own.
+    /// - Throws: ``TrainError``, one line starting `--init-from PATH:` (or naming the tokenizer file).
+    static func load(_ path: String, scratchDir: String, tokenizerFile: String? = nil) throws(TrainError) -> InitModel {
         func bad(_ r: String) -> TrainError { .badOption("--init-from \(path): \(r)") }
         guard FileManager.default.fileExists(atPath: path) else { throw bad("no such file") }
         let file: BGPTFile
@@ -52,36 +58,26 @@ struct InitModel {
         guard config.architecture == .gpt2 || config.architecture == .llama else {
             throw bad("a \(config.architecture.rawValue) model; lm-train trains gpt2 and llama models")
         }
-        guard case .string(let kind)? = file.metadata["tokenizer.kind"] else { throw bad("the model has no tokenizer") }
-        let itos: [String]
-        let choice: TokenizerChoice
-        var subword: SubwordTokenizer?
-        switch kind {
-        case "char":
-            guard let tokens = try? file.metadata.strings("tokenizer.tokens") else { throw bad("its char tokenizer has no tokenizer.tokens") }
-            itos = tokens; choice = .char
-        case "bytes":
-            guard config.vocabSize == 256 else { throw bad("a bytes tokenizer with \(config.vocabSize) ids is not supported by --init-from (256 are)") }
-            itos = TokenData.byteVocabulary; choice = .bytes
-        case "bpe":
-            let section: TokenizerSection
-            do { section = try TokenizerSection(metadata: file.metadata, vocabSize: config.vocabSize) } catch { throw bad("\(error)") }
-            let sub = SubwordTokenizer(kind: .bpe, section: section, fileName: "tokenizer.json", fileBytes: BPETrainer.huggingFaceJSON(section))
-            // Only a tokenizer that its tokenizer.json reads back to exactly (GPT-2-style byte-level BPE ranked by merges).
-            let temp = scratchDir + "/.init-from-\(getpid())-tokenizer.json"
-            defer { unlink(temp) }
-            try FileIO.writeAtomically(temp, sub.fileBytes)
-            guard (try? TokenizerFiles.load([temp])) == section else {
-                throw bad("its bpe tokenizer is not one a tokenizer.json carries exactly (GPT-2 byte-level BPE with merges); not supported by --init-from yet")
+        // Token ids are uint16 in the run's data and caches.
+        guard config.vocabSize <= 65_536 else { throw bad("\(config.vocabSize) token rows; lm-train takes at most 65536 (token ids are uint16)") }
+        let source = "--init-from \(path)"
+        let tok: InitTokenizer
+        if let kindValue = file.metadata["tokenizer.kind"] {
+            guard case .string(let kind) = kindValue else { throw bad("its tokenizer.kind is \(kindValue.typeName), expected string") }
+            if let tokenizerFile {
+                throw bad("the model has its own \(kind) tokenizer; drop --tokenizer-file \(tokenizerFile) (it is for checkpoints without one)")
             }
-            itos = section.tokens; choice = .bpe; subword = sub
-        default:
-            throw bad("its \(kind) tokenizer is not supported by --init-from yet (char, bytes and bpe are)")
+            tok = try InitTokenizer.own(kind: kind, metadata: file.metadata, vocabSize: config.vocabSize, scratchDir: scratchDir, source: source)
+        } else if let tokenizerFile {
+            tok = try InitTokenizer.given(file: tokenizerFile, vocabSize: config.vocabSize, source: source)
+        } else {
+            throw bad("the model has no tokenizer; give its tokenizer with --tokenizer-file (SentencePiece .model, tokenizer.json, .tiktoken, nanoGPT meta.pkl or lm-train meta.json)")
         }
+        let itos = tok.itos
         guard itos.count == config.vocabSize else { throw bad("its tokenizer has \(itos.count) tokens, the model \(config.vocabSize)") }
         var weights: [String: [Float]] = [:]
         for info in file.tensors { weights[info.name] = file.view(info).dequantized() }
-        return InitModel(path: path, config: config, tokenizer: choice, itos: itos, subword: subword, weights: weights)
+        return InitModel(path: path, config: config, tokenizer: tok.kind, itos: itos, subword: tok.subword, weights: weights)
     }
 
     /// The configuration of the run: the model's, with BitLinear on if the model is ternary or
@@ -93,11 +89,12 @@ struct InitModel {
     }
 
     /// The text at `path` in the model's tokens; a character the vocabulary lacks is an error.
-    /// A bpe model's tokenizer is first written to `out` as the run's `tokenizer.json`.
+    /// A sub-word tokenizer is first written to `out` as the run's tokenizer file, and must read
+    /// back from it to the same vocabulary.
     func tokenData(path: String, out: String) throws(TrainError) -> TokenData {
         if let subword {
             try subword.write(into: out)
-            let d = try TokenData.load(path: path, tokenizer: .bpe, tokenizerFile: out + "/" + subword.fileName)
+            let d = try TokenData.load(path: path, tokenizer: subword.kind, tokenizerFile: out + "/" + subword.fileName)
             guard d.itos == itos else { throw .badOption("--init-from \(self.path): its tokenizer does not read back the same from \(out)/\(subword.fileName)") }
             return d
         }

@@ -4,8 +4,10 @@ import Foundation
 /// The checkpoint of a LoRA run: the adapters and their AdamW state only (the base is the
 /// `--init-from` model, unchanged, found again through the path recorded in the adapter).
 ///
-/// - `OUT/adapter.safetensors`: the adapter (``LoRAAdapterExport``) plus `bitgpt.state` and
-///   `bitgpt.init_from` in `__metadata__`.
+/// - `OUT/adapter.safetensors`: the adapter (``LoRAAdapterExport``) plus `bitgpt.state`,
+///   `bitgpt.init_from` (the base's absolute path, so `--resume` finds it from any directory; an
+///   older relative entry is read relative to the current directory) and, for a base without a
+///   tokenizer, `bitgpt.tokenizer_file` (the absolute path of its `--tokenizer-file`) in `__metadata__`.
 /// - `OUT/adapter.optim.safetensors`: `exp_avg.NAME`, `exp_avg_sq.NAME` per adapter matrix
 ///   (`blk.L.attn_q.lora_a`) and the same `bitgpt.state`; written first, so a run killed between
 ///   the two writes leaves states that differ, which `--resume` refuses.
@@ -20,7 +22,7 @@ enum LoRACheckpoint {
 
     /// Writes the optimizer state to `OUT/adapter.optim.safetensors`, then the adapter to `adapterPath`.
     static func save(dir: String, adapterPath: String, model: TrainModel, optimizer: AdamW, state: TrainState,
-                     fingerprint: UInt64, initFrom: String) throws(TrainError) {
+                     fingerprint: UInt64, initFrom: String, tokenizerFile: String? = nil) throws(TrainError) {
         guard let lora = model.lora else { preconditionFailure("not a LoRA model") }
         func tensors(_ buf: FloatBuffer, prefix: String) -> [Safetensors.Tensor] {
             lora.layout.entries.map {
@@ -29,13 +31,16 @@ enum LoRACheckpoint {
         }
         try Safetensors.write(path: dir + "/" + optimName, tensors: tensors(optimizer.m, prefix: "exp_avg.") + tensors(optimizer.v, prefix: "exp_avg_sq."),
                               metadata: ["bitgpt.state": state.json])
-        try LoRAAdapterExport.write(model: model, fingerprint: fingerprint, path: adapterPath,
-                                    extra: ["bitgpt.state": state.json, "bitgpt.init_from": initFrom])
+        var extra = ["bitgpt.state": state.json, "bitgpt.init_from": initFrom]
+        if let tokenizerFile { extra["bitgpt.tokenizer_file"] = tokenizerFile }
+        try LoRAAdapterExport.write(model: model, fingerprint: fingerprint, path: adapterPath, extra: extra)
     }
 
     /// What `--resume` of a LoRA run reads before building the model.
     struct Loaded {
         let initFrom: String
+        /// The `--tokenizer-file` of a base without a tokenizer, or nil.
+        let tokenizerFile: String?
         let settings: LoRAWeights.Settings
         let fingerprint: String
         let state: TrainState
@@ -84,6 +89,6 @@ enum LoRACheckpoint {
             throw .badCheckpoint(path: optimPath, reason: "its state differs from \(path)'s (a write was interrupted); start again")
         }
         let settings = try LoRAWeights.Settings(rank: rank, alpha: alpha, targets: targets)
-        return Loaded(initFrom: initFrom, settings: settings, fingerprint: fingerprint, state: state, adapter: adapter, optim: optim)
+        return Loaded(initFrom: initFrom, tokenizerFile: m["bitgpt.tokenizer_file"], settings: settings, fingerprint: fingerprint, state: state, adapter: adapter, optim: optim)
     }
 }

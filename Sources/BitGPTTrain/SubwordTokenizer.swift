@@ -109,7 +109,10 @@ public struct SubwordTokenizer {
     /// What the checkpoint records about the tokenizer beside kind and vocabulary.
     var checkpointRecord: [String: Any] { ["file": fileName, "file_xxh64": String(fileHash)] }
 
-    private static func fromModel(_ proto: [UInt8], path: String) throws(TrainError) -> SubwordTokenizer {
+    /// The SentencePiece tokenizer of a serialized model proto (a `.model` file's bytes, or a
+    /// `.bgpt`'s `tokenizer.sentencepiece.model`), kept as `tokenizer.model` with exactly these bytes.
+    /// - Throws: ``TrainError/badData(path:reason:)`` naming `path` when the proto does not load.
+    static func fromModel(_ proto: [UInt8], path: String) throws(TrainError) -> SubwordTokenizer {
         let spm: SentencePieceTokenizer
         do { spm = try SentencePieceTokenizer(modelProto: proto) } catch { throw .badData(path: path, reason: "\(error)") }
         return SubwordTokenizer(kind: .sentencepiece, section: spm.section, fileName: "tokenizer.model", fileBytes: proto)

@@ -7,7 +7,8 @@ public struct TrainOptions {
     public var tokenizer: TokenizerChoice = .char
     /// bpe / sentencepiece: the vocabulary to train.
     public var vocabSize: Int? = nil
-    /// bpe / sentencepiece: an existing tokenizer file (tokenizer.json, .tiktoken, .model) instead of training.
+    /// bpe / sentencepiece: an existing tokenizer file (tokenizer.json, .tiktoken, .model) instead of training;
+    /// with `initFrom`, the tokenizer of a model that has none (those, or a char `meta.pkl` / `meta.json`).
     public var tokenizerFile: String? = nil
     /// Keep only each block's input in forward and recompute the block in backward.
     public var activationCheckpointing = false
@@ -75,8 +76,10 @@ public struct TrainOptions {
         try need(dropout == 0, "--dropout \(dropout) is not supported: this trainer implements dropout 0 only")
         try need(threads >= 1 && threads <= 256, "--threads must be in 1...256")
         try need(initFrom == nil || !resume, "give either --init-from (start a run from a model) or --resume (continue the run in --out), not both")
-        try need(initFrom == nil || (vocabSize == nil && tokenizerFile == nil), "--init-from takes the tokenizer from the model; drop --vocab-size and --tokenizer-file")
-        try need(tokenizer.isSubword || (vocabSize == nil && tokenizerFile == nil), "--vocab-size and --tokenizer-file need --tokenizer bpe or sentencepiece")
+        try need(initFrom == nil || vocabSize == nil, "--init-from takes the vocabulary from the model; drop --vocab-size")
+        // With --init-from, --tokenizer-file is the tokenizer of a checkpoint that has none (of any kind).
+        try need(tokenizer.isSubword || vocabSize == nil, "--vocab-size needs --tokenizer bpe or sentencepiece")
+        try need(tokenizer.isSubword || tokenizerFile == nil || initFrom != nil, "--tokenizer-file needs --tokenizer bpe or sentencepiece (or --init-from MODEL)")
         try need(!tokenizer.isSubword || vocabSize != nil || tokenizerFile != nil || resume || initFrom != nil, "--tokenizer \(tokenizer.rawValue) needs --vocab-size N (to train one) or --tokenizer-file FILE")
         try need(vocabSize == nil || tokenizerFile == nil, "give either --vocab-size (train a tokenizer) or --tokenizer-file (use one), not both")
         try need(vocabSize.map { (1...65_536).contains($0) } ?? true, "--vocab-size must be in 1...65536 (token ids are uint16)")

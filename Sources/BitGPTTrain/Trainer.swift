@@ -85,7 +85,7 @@ public final class Trainer {
         if o.resume && LoRACheckpoint.isLoRARun(o.out) {
             // A LoRA run: the base again from its --init-from path, the adapters from OUT.
             let l = try LoRACheckpoint.load(dir: o.out)
-            let m = try InitModel.load(l.initFrom, scratchDir: o.out)
+            let m = try InitModel.load(l.initFrom, scratchDir: o.out, tokenizerFile: l.tokenizerFile)
             initModel = m
             loraLoaded = l
             loraSettings = l.settings
@@ -108,7 +108,7 @@ public final class Trainer {
                 throw .badCheckpoint(path: Checkpoint.modelPath(o.out), reason: "its vocabulary differs from the one of \(o.data)")
             }
         } else if let source = o.initFrom {
-            let m = try InitModel.load(source, scratchDir: o.out)
+            let m = try InitModel.load(source, scratchDir: o.out, tokenizerFile: o.tokenizerFile)
             if o.tokenizerGiven && o.tokenizer != m.tokenizer {
                 throw .badOption("--tokenizer \(o.tokenizer.rawValue) contradicts --init-from \(source), whose tokenizer is \(m.tokenizer.rawValue)")
             }
@@ -131,7 +131,9 @@ public final class Trainer {
         optimizer = AdamW(layout: model.lora?.layout ?? model.layout, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay)
         try initModel?.copy(into: model)
         baseFingerprint = model.lora != nil ? LoRAAdapterExport.baseFingerprint(model) : nil
-        initFromPath = loraLoaded?.initFrom ?? o.initFrom
+        // Absolute, resolved against the directory the run starts in, so --resume works from anywhere.
+        initFromPath = (loraLoaded?.initFrom ?? o.initFrom).map(FileIO.absolute)
+        initTokenizerFile = (loraLoaded != nil ? loraLoaded?.tokenizerFile : o.tokenizerFile).map(FileIO.absolute)
         if let l = loraLoaded {
             guard let f = baseFingerprint, LoRAAdapter.hex(f) == l.fingerprint else {
                 throw .badCheckpoint(path: LoRAAdapterExport.path(o.out), reason: "its base \(l.initFrom) has changed since the adapter was trained (fingerprint)")
@@ -153,8 +155,10 @@ public final class Trainer {
     /// A LoRA run's base fingerprint (``LoRAAdapterExport/baseFingerprint(_:)``), nil otherwise.
     public let baseFingerprint: UInt64?
 
-    /// The base model of a LoRA run (recorded in its checkpoint for `--resume`).
+    /// The base model of a LoRA run, absolute (recorded in its checkpoint for `--resume`).
     let initFromPath: String?
+    /// The `--tokenizer-file` of a base without a tokenizer, absolute (recorded beside ``initFromPath``).
+    let initTokenizerFile: String?
 
     /// Where a LoRA run writes its adapter: `--export`, else `OUT/adapter.safetensors`.
     public var adapterPath: String { options.export ?? LoRAAdapterExport.path(options.out) }
@@ -166,7 +170,8 @@ public final class Trainer {
     private func saveCheckpoint() throws(TrainError) {
         if let baseFingerprint {
             try LoRACheckpoint.save(dir: options.out, adapterPath: LoRAAdapterExport.path(options.out), model: model, optimizer: optimizer,
-                                    state: state, fingerprint: baseFingerprint, initFrom: initFromPath ?? "")
+                                    state: state, fingerprint: baseFingerprint, initFrom: initFromPath ?? "",
+                                    tokenizerFile: initTokenizerFile)
         } else {
             try Checkpoint.save(dir: options.out, model: model, optimizer: optimizer, state: state, data: data)
         }

@@ -25,7 +25,12 @@ struct LMTrain: BitGPTCommand {
         `--bias=False`, `--no-bias`). An --out folder that already holds a run (ckpt.*) is refused \
         unless --resume continues it or --overwrite replaces it. Rank 0 prints a line every \
         --log-interval iterations (iteration, loss, lr, ms/it, tok/s, ETA) and flushes every line. \
-        --init-from MODEL fine-tunes an existing model in its shape, tokenizer and precision. \
+        --init-from MODEL fine-tunes an existing model (.bgpt, lm-train checkpoint, or anything lm-convert \
+        reads) in its shape, tokenizer and precision; a sub-word tokenizer (bpe, or sentencepiece from \
+        its embedded model) becomes OUT/tokenizer.json or OUT/tokenizer.model. A checkpoint that \
+        carries no tokenizer (llama2.c .bin, nanoGPT ckpt.pt without meta.pkl) needs --tokenizer-file \
+        (SentencePiece .model, tokenizer.json, .tiktoken, meta.pkl or meta.json) with exactly as many \
+        tokens as the model has embedding rows; a model with its own tokenizer refuses one. \
         With --lora-rank R it instead trains LoRA adapters (A, B in f32; alpha --lora-alpha, on the \
         linears of --lora-targets, default q,k,v,o) on the frozen model as stored, and writes them to \
         OUT/adapter.safetensors (and --export) for `lm-run --lora`; its checkpoint is the adapter and OUT/adapter.optim.safetensors (--resume continues it); no ckpt.*, no model.bgpt.
@@ -38,7 +43,7 @@ struct LMTrain: BitGPTCommand {
     @Option(help: "Output folder.") var out = "out"
     @Option(help: "char (sorted characters of the text), bytes, bpe (GPT-2 byte-level BPE) or sentencepiece.") var tokenizer: TokenizerChoice = .char
     @Option(parsing: .unconditional, help: "bpe/sentencepiece: train a tokenizer of this many tokens on --data (≤ 65536).") var vocabSize: Int?
-    @Option(help: "bpe/sentencepiece: use this tokenizer.json, .tiktoken or .model instead of training one.") var tokenizerFile: String?
+    @Option(help: "bpe/sentencepiece: use this tokenizer.json, .tiktoken or .model instead of training one; with --init-from: the tokenizer of a checkpoint that has none (those, meta.pkl or meta.json).") var tokenizerFile: String?
     @Flag(inversion: .prefixedNo, help: "Keep only each block's input in forward and recompute the block in backward (less memory).") var activationCheckpointing = false
     @Option(help: "gpt2 or llama (gpt: the same as gpt2).") var arch = "gpt2"
     @Flag(inversion: .prefixedNo, help: "Ternary BitLinear attention and MLP layers (quantization-aware training).") var bitlinear = false
@@ -66,7 +71,7 @@ struct LMTrain: BitGPTCommand {
     @Option(parsing: .unconditional, help: "OpenBLAS threads (per rank under mpirun).") var threads = 1
     @Option(parsing: .unconditional, help: "Iterations between checkpoints (0: only at the end).") var checkpointInterval = 500
     @Flag(inversion: .prefixedNo, help: "Continue from OUT/ckpt.safetensors.") var resume = false
-    @Option(help: "Fine-tune this model (.bgpt, lm-train checkpoint, or a checkpoint lm-convert reads; char, bytes or bpe tokenizer): its shape and tokenizer are the run's.") var initFrom: String?
+    @Option(help: "Fine-tune this model (.bgpt, lm-train checkpoint, or a checkpoint lm-convert reads; char, bytes, bpe or sentencepiece tokenizer): its shape and tokenizer are the run's (one without a tokenizer takes --tokenizer-file).") var initFrom: String?
     @Option(parsing: .unconditional, help: "With --init-from: train LoRA adapters of this rank (1...4096) on the frozen model.") var loraRank: Int?
     @Option(parsing: .unconditional, help: "LoRA alpha: the update is scaled by alpha/rank (default: the rank).") var loraAlpha: Float?
     @Option(help: "LoRA targets, comma-separated: q, k, v, o, gate, up, down (gpt2: q, k, v all mean the fused attn_qkv).") var loraTargets: String?
@@ -139,7 +144,8 @@ struct LMTrain: BitGPTCommand {
             print("LoRA on \(initFrom) (frozen as stored): rank \(lora.settings.rank), alpha \(lora.settings.alpha), targets \(lora.settings.targetList), "
                   + "\(lora.adapters.count) adapted linears, \(trainer.trainableCount) trainable parameters")
         } else if let initFrom {
-            print("fine-tuning \(initFrom) (its shape and \(trainer.data.tokenizer.rawValue) tokenizer)")
+            let tokenizer = tokenizerFile.map { "the \(trainer.data.tokenizer.rawValue) tokenizer of \($0)" } ?? "its \(trainer.data.tokenizer.rawValue) tokenizer"
+            print("fine-tuning \(initFrom) (its shape, \(tokenizer))")
         }
         if resume {
             print("resuming \(out) at iteration \(trainer.startIteration); the model shape comes from the checkpoint")

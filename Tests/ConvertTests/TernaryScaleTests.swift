@@ -126,22 +126,14 @@ struct TernaryScaleTests {
     /// A llama2.c v0 `.bin` (dim 32, hidden 64, 2 layers, 2 heads, vocab 256, shared classifier)
     /// whose matrices are exactly ternary, with a per-tensor magnitude.
     func llama2cBin() -> String {
-        let D = 32, F = 64, L = 2, V = 256, T = 32, hd = D / 2
-        var floats: [Float] = []
+        let D = 32, V = 256
         var seed: UInt64 = 100
-        func mat(_ n: Int) { seed += 1; floats += Self.ternaryValues(n, a: 0.01 * Float(seed - 99), seed: seed) }
-        func ones(_ n: Int) { floats += [Float](repeating: 1, count: n) }
         var rng = SeededRandom(seed: 7)
-        floats += (0..<(V * D)).map { _ in rng.normal(std: 1) }
-        ones(L * D)
-        for n in [D * D, D * D, D * D, D * D] { for _ in 0..<L { mat(n) } }
-        ones(L * D)
-        for n in [F * D, D * F, F * D] { for _ in 0..<L { mat(n) } }
-        ones(D)
-        floats += [Float](repeating: 0, count: 2 * T * hd / 2)
-        var bytes: [UInt8] = []
-        for v in [D, F, L, 2, 2, V, T] { withUnsafeBytes(of: Int32(v).littleEndian) { bytes += $0 } }
-        for f in floats { withUnsafeBytes(of: f.bitPattern.littleEndian) { bytes += $0 } }
+        let embedding = (0..<(V * D)).map { _ in rng.normal(std: 1) }
+        let bytes = Llama2cBinWriter.v0(dim: D, hidden: 64, layers: 2, heads: 2, kvHeads: 2, vocab: V, seqLen: 32, embedding: embedding) { n in
+            seed += 1
+            return Self.ternaryValues(n, a: 0.01 * Float(seed - 99), seed: seed)
+        }
         let path = TestFiles.tempDir() + "/tern.bin"
         TestFiles.write(bytes, to: path)
         return path

@@ -207,7 +207,7 @@ struct InitFromTests {
         try "naïve".write(toFile: bad, atomically: true, encoding: .utf8)
         for (args, message) in [(["--data", text, "--n-layer", "2"], "Error: --init-from takes the model's shape; drop --n-layer"),
                                 (["--data", text, "--tokenizer", "bytes"], "Error: --tokenizer bytes contradicts --init-from \(model), whose tokenizer is char"),
-                                (["--data", text, "--vocab-size", "300"], "Error: --init-from takes the tokenizer from the model; drop --vocab-size and --tokenizer-file"),
+                                (["--data", text, "--vocab-size", "300"], "Error: --init-from takes the vocabulary from the model; drop --vocab-size"),
                                 (["--data", bad], "Error: \(bad): character U+00EF at byte 2 is not in the vocabulary of --init-from \(model)"),
                                 (["--data", text, "--resume"], "Error: give either --init-from (start a run from a model) or --resume (continue the run in --out), not both")] {
             let e = try ToolRunner.run(lm, args + ["--out", w.dir.appendingPathComponent("refused").path, "--init-from", model])

@@ -226,6 +226,32 @@ struct DataParallelRunTests {
         try exported.verify()
     }
 
+    @Test("LoRA on 2 ranks gives one process's loss curve within float noise (the adapters' gradients are all-reduced)",
+          .requires(MPIHarness.requirement))
+    func loraTwoRanksMatchOne() throws {
+        let h = try MPIHarness.make()
+        defer { h.w.cleanup() }
+        // A float base: a BitLinear base's int8 activation rounding turns summation-order noise
+        // into steps of 1/127 now and then, which would hide what this test checks.
+        #expect(try h.run(ranks: 1, h.flags("base", iters: 4).filter { $0 != "--bitlinear" }).status == 0)
+        let base = h.w.dir.appendingPathComponent("base/model.bgpt").path
+        func lora(_ out: String) -> [String] {
+            ["--data", h.w.text, "--out", h.w.dir.appendingPathComponent(out).path, "--init-from", base, "--lora-rank", "4",
+             "--lora-targets", "q,v,up", "--batch-size", "4", "--grad-accum", "3", "--max-iters", "8", "--lr", "1e-2",
+             "--warmup-iters", "2", "--eval-interval", "4", "--eval-iters", "2", "--checkpoint-interval", "4"]
+        }
+        let one = try h.run(ranks: 1, lora("one"))
+        let two = try h.run(ranks: 2, lora("two"))
+        #expect(one.status == 0 && two.status == 0 && !two.timedOut, "\(one.stderr)\(two.stderr)")
+        let d = try #require(h.maxDifference("one", "two"), "loss.csv rows differ")
+        print("LoRA, 2 ranks vs 1 process: max |Δloss| \(d)")
+        #expect(d <= dataParallelTolerance)
+        // The loss moved: the adapters trained (B starts at zero).
+        let curve = h.curve("two")
+        #expect(curve.count >= 8 && Set(curve.values).count > 1, "\(curve)")
+        #expect(FileManager.default.fileExists(atPath: h.w.dir.appendingPathComponent("two/adapter.safetensors").path))
+    }
+
     @Test("a killed rank ends mpirun with a failure, the last checkpoint survives, and one process resumes it", .requires(MPIHarness.requirement))
     func killedRankAndResume() throws {
         let h = try MPIHarness.make()

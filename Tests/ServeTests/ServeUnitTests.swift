@@ -47,6 +47,11 @@ struct ServeUnitTests {
         #expect(j.text == "{\"b\":\"q\\\"\\\\\\n\\u0001é\",\"a\":[1,0.5,null,true]}")
         let back = try? JSONSerialization.jsonObject(with: Data(j.bytes)) as? [String: Any]
         #expect(back?["b"] as? String == "q\"\\\n\u{1}é")
+        // Tab and CR as short escapes, DEL and the JavaScript line ends as \uXXXX; all read back.
+        let s = "\t\r\u{7f}\u{2028}\u{2029}x"
+        #expect(JSON.string(s).text == "\"\\t\\r\\u007f\\u2028\\u2029x\"")
+        let again = try? JSONSerialization.jsonObject(with: Data(JSON.array([.string(s)]).bytes)) as? [String]
+        #expect(again == [s])
     }
 
     @Test("API keys compare in constant time and exactly")

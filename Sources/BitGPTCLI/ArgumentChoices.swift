@@ -52,3 +52,37 @@ public enum TernaryScaleChoice: String, CaseIterable, Sendable, ExpressibleByArg
         }
     }
 }
+
+/// lm-train's `--arch`: the families the trainer builds. `gpt` is read as `gpt2` (an alias that
+/// is neither listed nor printed: the run reports `gpt2`).
+public enum TrainArchitectureChoice: String, CaseIterable, Sendable, ExpressibleByArgument {
+    case gpt2, llama
+
+    /// `gpt2`, `gpt` (the same) or `llama`, or nil.
+    public init?(argument: String) {
+        self.init(rawValue: argument == "gpt" ? "gpt2" : argument)
+    }
+
+    /// The architecture it names.
+    public var architecture: Architecture {
+        switch self {
+        case .gpt2: return .gpt2
+        case .llama: return .llama
+        }
+    }
+}
+
+/// lm-train's `--activation`: the MLP activations the trainer builds (gelu and relu for gpt2,
+/// swiglu for llama; plain silu is only read from converted models).
+public enum TrainActivationChoice: String, CaseIterable, Sendable, ExpressibleByArgument {
+    case gelu, relu, swiglu
+
+    /// The activation it names.
+    public var activation: Activation {
+        switch self {
+        case .gelu: return .gelu
+        case .relu: return .relu
+        case .swiglu: return .swiglu
+        }
+    }
+}

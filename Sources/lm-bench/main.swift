@@ -33,47 +33,38 @@ struct LMBench: BitGPTCommand {
         version: BitGPTVersion.string)
 
     @Argument(help: "Model .bgpt files (none: random models).") var models: [String] = []
-    @Option(name: [.short, .long], help: "Thread counts (comma-separated).") var threads: String = "1,2"
-    @Option(name: [.customShort("p"), .long], help: "Prompt lengths of the pp tests (comma-separated; 0 = none).") var promptTokens: String = "128"
-    @Option(name: [.customShort("n"), .long], help: "Decoded tokens of the tg tests (comma-separated; 0 = none).") var decodeTokens: String = "128"
-    @Option(name: [.customShort("d"), .long], help: "Cache depths before the tg tests (comma-separated).") var depth: String = "0"
+    @Option(name: [.short, .long], help: "Thread counts (comma-separated).") var threads = CommaList<Int>([1, 2])
+    @Option(name: [.customShort("p"), .long], help: "Prompt lengths of the pp tests (comma-separated; 0 = none).") var promptTokens = CommaList<Int>([128])
+    @Option(name: [.customShort("n"), .long], help: "Decoded tokens of the tg tests (comma-separated; 0 = none).") var decodeTokens = CommaList<Int>([128])
+    @Option(name: [.customShort("d"), .long], help: "Cache depths before the tg tests (comma-separated).") var depth = CommaList<Int>([0])
     @Option(name: [.customShort("r"), .long, .customLong("runs")], parsing: .unconditional, help: "Repetitions of every test (median reported).") var repetitions: Int = 5
     @Option(help: "KV cache element type: f16 or f32.") var cacheType: KVCacheType = .f16
     @Flag(help: "Print one JSON array of rows instead of the table.") var json = false
-    @Option(help: "Random mode: shapes 15m, 100m (comma-separated).") var sizes: String = "15m"
-    @Option(help: "Random mode: linear dtypes (comma-separated).") var dtypes: String = "f32,i8,t2,t1"
+    @Option(help: "Random mode: shapes (comma-separated).") var sizes = CommaList<BenchSizeChoice>([.small])
+    @Option(help: "Random mode: linear dtypes (comma-separated; also int8, ternary).") var dtypes = CommaList<DTypeChoice>([.f32, .i8, .t2, .t1])
     @Option(help: "Random mode: dtype of the tied embedding, which is also the classifier.") var classifierDtype: DTypeChoice = .f32
     @Option(help: "Random mode: folder for the model files, reused if present (default: a temporary one, removed after).") var dir: String?
 
-    func run() throws {
-        let counts = try numbers(threads, "--threads")
+    func validate() throws {
+        let counts = threads.values, prompts = promptTokens.values, decodes = decodeTokens.values, depths = depth.values
         if let why = counts.lazy.compactMap(ThreadLimit.problem).first { throw BadInput("--threads: \(why)") }
-        let prompts = try numbers(promptTokens, "--prompt-tokens"), decodes = try numbers(decodeTokens, "--decode-tokens")
-        let depths = try numbers(depth, "--depth")
         guard !counts.isEmpty, repetitions > 0, prompts.allSatisfy({ $0 >= 0 }), decodes.allSatisfy({ $0 >= 0 }),
               depths.allSatisfy({ $0 >= 0 }), !depths.isEmpty, prompts.contains(where: { $0 > 0 }) || decodes.contains(where: { $0 > 0 })
         else {
             throw BadInput("need thread counts ≥ 1, token counts and depths ≥ 0 (at least one test), --repetitions ≥ 1")
         }
+    }
+
+    func run() throws {
+        let counts = threads.values, prompts = promptTokens.values, decodes = decodeTokens.values, depths = depth.values
         let plan = RuntimeBench.Plan(threads: counts, promptTokens: prompts, decodeTokens: decodes, depths: depths,
                                      runs: repetitions, cacheType: cacheType)
 
         var files = models
         var workDir: String?
         if files.isEmpty {
-            let shapes: [RuntimeBench.Shape] = try sizes.split(separator: ",").map {
-                switch $0.lowercased() {
-                case "15m": return .small
-                case "100m": return .base
-                default: throw BadInput("unknown size \($0) (use 15m or 100m)")
-                }
-            }
-            let types: [DType] = try dtypes.split(separator: ",").map {
-                guard let d = DTypeChoice(argument: String($0)) else {
-                    throw BadInput("--dtypes: unknown dtype \($0) (use \(DTypeChoice.allValueStrings.joined(separator: ", ")))")
-                }
-                return d.dtype
-            }
+            let shapes = sizes.values.map(\.shape)
+            let types = dtypes.values.map(\.dtype)
             let classifier = classifierDtype.dtype
             let d = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("lm-bench-\(getpid())").path
             try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
@@ -128,11 +119,19 @@ struct LMBench: BitGPTCommand {
         return String(format: "| %@ | %.1f | %@ | %@ | %d | %@ | %.1f | %@ | %@ | %@ | %@ | %.1f |", name, Double(r.modelBytes) / 1e6,
                       r.linearDtype, r.classifierDtype, r.threads, test, r.tokensPerSecond, mb, gbs, roof, gop, r.loopsPerToken)
     }
+}
 
-    private func numbers(_ list: String, _ flag: String) throws -> [Int] {
-        try list.split(separator: ",").map {
-            guard let v = Int($0.trimmingCharacters(in: .whitespaces)) else { throw BadInput("\(flag): \($0) is not a number") }
-            return v
+/// `--sizes`: the random models' shapes (``RuntimeBench/Shape``), any letter case (`15M`).
+enum BenchSizeChoice: String, CaseIterable, ExpressibleByArgument {
+    case small = "15m", base = "100m"
+
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+
+    /// The shape it names.
+    var shape: RuntimeBench.Shape {
+        switch self {
+        case .small: return .small
+        case .base: return .base
         }
     }
 }

@@ -30,7 +30,7 @@ struct LMInit: BitGPTCommand {
     @Option(help: "Positions (default: family's).") var position: PositionKind?
     @Option(help: "RoPE pairing.") var ropePairing: RopePairing = .interleaved
     @Option(help: "Tokenizer section: bytes (256 tokens) or none.") var tokenizer: TokenizerSectionChoice = .bytes
-    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt64 = 1337
+    @OptionGroup var seed: SeedOption
 
     var dim: Int { shape.dim }
     var nLayers: Int { shape.nLayers }
@@ -56,7 +56,7 @@ struct LMInit: BitGPTCommand {
         let progress = ProgressLine("init", total: Double(config.tensorSpecs.count), unit: "tensors")
         do {
             try RandomModel.write(config: config, to: output, linearType: dtype.dtype, headType: headDtype.dtype,
-                                  seed: seed, extra: tokenizer == .bytes ? RandomModel.byteTokenizer : Metadata()) { done, _ in
+                                  seed: seed.value, extra: tokenizer == .bytes ? RandomModel.byteTokenizer : Metadata()) { done, _ in
                 progress.update(Double(done))
             }
         } catch {

@@ -33,7 +33,7 @@ struct LMPerplexity: BitGPTCommand {
     @Option(name: .customLong("kl-divergence"), help: "Reference model (.bgpt) to compare token distributions with.") var reference: String?
     @Option(name: [.customShort("c"), .long], parsing: .unconditional, help: "Tokens per window (default: the context length).") var context: Int?
     @Option(parsing: .unconditional, help: "Tokens between window starts (default: half a window).") var stride: Int?
-    @OptionGroup var threads: ThreadsOption
+    @OptionGroup var threads: ThreadsOption<RuntimeThreads>
     @Flag(help: "Print the result as JSON (schema bitgpt.perplexity/1).") var json = false
     @Option(help: "Apply a LoRA adapter to the scored model at scale SCALE (default 1); repeatable.") var lora: [String] = []
 
@@ -45,7 +45,7 @@ struct LMPerplexity: BitGPTCommand {
 
     func run() throws {
         var progress: ProgressLine?
-        var request = PerplexityTool.Request(model: model, textFile: file, reference: reference, window: context, stride: stride, threads: threads.threads)
+        var request = PerplexityTool.Request(model: model, textFile: file, reference: reference, window: context, stride: stride, threads: threads.count)
         if !lora.isEmpty {
             let specs = lora
             request.prepare = { net in

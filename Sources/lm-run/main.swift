@@ -54,8 +54,8 @@ struct LMRun: BitGPTCommand {
     @Option(parsing: .unconditional, help: "Nucleus sampling threshold in (0, 1]; 1 = off (default).") var topP: Float?
     @Option(parsing: .unconditional, help: "Drop tokens below this fraction of the top probability; 0 = off (default).") var minP: Float?
     @Option(parsing: .unconditional, help: "Repetition penalty over the last 64 tokens; 1 = off (default).") var repeatPenalty: Float?
-    @Option(name: [.customShort("s"), .long], parsing: .unconditional, help: "Random seed (default: 1337).") var seed: UInt64?
-    @Option(name: [.customShort("t"), .long], parsing: .unconditional, help: "Threads, 1 to 1024 (default: all cores).") var threads: Int?
+    @OptionGroup var seed: SeedOption
+    @OptionGroup var threads: ThreadsOption<RuntimeThreads>
     @Option(help: "KV cache element type: f16 (half the bytes per decoded token, keys and values rounded to binary16, as llama.cpp's default) or f32 (exact).")
     var cacheType: KVCacheType = .f16
     @Option(parsing: .unconditional, help: "Beam search width (enables beam search; refuses the sampling options).") var beamWidth: Int?
@@ -83,12 +83,11 @@ struct LMRun: BitGPTCommand {
         if beamWidth != nil {
             let given: [(String, Bool)] = [("--num-samples", numSamples != nil), ("--temperature", temperature != nil),
                                            ("--top-k", topK != nil), ("--top-p", topP != nil), ("--min-p", minP != nil),
-                                           ("--repeat-penalty", repeatPenalty != nil), ("--seed", seed != nil)]
+                                           ("--repeat-penalty", repeatPenalty != nil), ("--seed", seed.seed != nil)]
             if let (flag, _) = given.first(where: { $0.1 }) {
                 throw BadInput("\(flag) does not apply to beam search (--beam-width), which draws nothing")
             }
         }
-        if let t = threads, let why = ThreadLimit.problem(t) { throw BadInput("--threads: \(why)") }
         if chat {
             let given: [(String, Bool)] = [("--prompt", prompt != nil), ("--prompt-file", promptFile != nil), ("--beam-width", beamWidth != nil),
                                            ("--num-samples", numSamples != nil), ("--logits-out", logitsOut != nil), ("--ignore-eos", ignoreEos)]
@@ -120,9 +119,9 @@ struct LMRun: BitGPTCommand {
         if chat {
             let template: ChatTemplate
             do { template = try ChatTemplate.forModel(file.metadata) } catch { throw FileFailure(model, error) }
-            let gen = try Generator(model: net, pool: WorkerPool(threads: threads), kvType: cacheType)
+            let gen = try Generator(model: net, pool: WorkerPool(threads: threads.count), kvType: cacheType)
             if system != nil { try RawArguments.checkUTF8(option: ["--system"]) }
-            let sampler = Sampler(vocabSize: config.vocabSize, options: options, seed: seed ?? 1337)
+            let sampler = Sampler(vocabSize: config.vocabSize, options: options, seed: seed.value)
             let session = ChatSession(generator: gen, tokenizer: tokenizer, template: template, sampler: sampler, system: system)
             try ChatLoop.run(session, maxNewTokens: maxNewTokens)
             return
@@ -148,7 +147,7 @@ struct LMRun: BitGPTCommand {
             ids = kept
         } catch { throw BadInput("the prompt: \(error)") }
 
-        let pool = WorkerPool(threads: threads)
+        let pool = WorkerPool(threads: threads.count)
         let gen = try Generator(model: net, pool: pool, kvType: cacheType)
         if verbose {
             warn(String(format: "loaded %@ (%@, %d layers, dim %d) in %.3f s; %d threads; kernels: %@; KV cache %@", model, config.architecture.rawValue,
@@ -182,7 +181,7 @@ struct LMRun: BitGPTCommand {
             return
         }
 
-        let sampler = Sampler(vocabSize: config.vocabSize, options: options, seed: seed ?? 1337)
+        let sampler = Sampler(vocabSize: config.vocabSize, options: options, seed: seed.value)
         for sample in 0..<samples {
             write(generation.promptText(ids))
             let tp = clock.now

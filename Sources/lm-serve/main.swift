@@ -34,7 +34,7 @@ struct LMServe: BitGPTCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(parsing: .unconditional, help: "Port to listen on; 0 picks a free one.") var port = 8080
     @Option(parsing: .unconditional, help: "Sequences decoded at once (slots).") var parallel = 1
-    @Option(name: [.customShort("t"), .long], parsing: .unconditional, help: "Threads, 1 to 1024 (default: all cores).") var threads: Int?
+    @OptionGroup var threads: ThreadsOption<RuntimeThreads>
     @Option(parsing: .unconditional, help: "Tokens per request, prompt and completion together (default: the model's context length; more lets generation slide the window as lm-run does).")
     var ctxSize: Int?
     @Option(help: "Require this bearer key on every route but /health.") var apiKey: String?
@@ -91,7 +91,7 @@ struct LMServe: BitGPTCommand {
         c.host = host
         c.port = port
         c.parallel = parallel
-        c.threads = threads
+        c.threads = threads.count
         c.ctxSize = ctxSize
         c.apiKey = key
         c.maxBodyBytes = maxBodyBytes
@@ -109,10 +109,4 @@ private final class FailureBox: @unchecked Sendable {
     private var stored: Error?
     func set(_ e: Error) { lock.lock(); stored = e; lock.unlock() }
     var error: Error? { lock.lock(); defer { lock.unlock() }; return stored }
-}
-
-/// A bad flag value: one `Error: …` line, exit status 1.
-struct BadInput: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
 }

@@ -45,11 +45,11 @@ struct LMTrain: BitGPTCommand {
     @Option(parsing: .unconditional, help: "bpe/sentencepiece: train a tokenizer of this many tokens on --data (≤ 65536).") var vocabSize: Int?
     @Option(help: "bpe/sentencepiece: use this tokenizer.json, .tiktoken or .model instead of training one; with --init-from: the tokenizer of a checkpoint that has none (those, meta.pkl or meta.json).") var tokenizerFile: String?
     @Flag(inversion: .prefixedNo, help: "Keep only each block's input in forward and recompute the block in backward (less memory).") var activationCheckpointing = false
-    @Option(help: "gpt2 or llama (gpt: the same as gpt2).") var arch = "gpt2"
+    @Option(help: "Family (gpt: the same as gpt2).") var arch: TrainArchitectureChoice = .gpt2
     @Flag(inversion: .prefixedNo, help: "Ternary BitLinear attention and MLP layers (quantization-aware training).") var bitlinear = false
     @Flag(inversion: .prefixedNo, help: "Each BitLinear applies its own RMSNorm (BitGPT).") var bitlinearNorm = true
     @OptionGroup var shape: ModelShapeOptions<LMTrainShape>
-    @Option(help: "MLP activation: gelu or relu (gpt), swiglu (llama).") var activation: String?
+    @Option(help: "MLP activation: gelu or relu (gpt2), swiglu (llama).") var activation: TrainActivationChoice?
     @Flag(inversion: .prefixedNo, help: "Biases in LayerNorms and linears (gpt).") var bias = false
     @Option(parsing: .unconditional, help: "Sequences per micro-batch.") var batchSize = 12
     @Option(parsing: .unconditional, help: "Micro-batches per step.") var gradAccum = 1
@@ -67,8 +67,8 @@ struct LMTrain: BitGPTCommand {
     @Option(parsing: .unconditional, help: "AdamW epsilon.") var eps: Float = 1e-8
     @Option(parsing: .unconditional, help: "Clip the gradient norm to this (0: off).") var gradClip: Float = 1.0
     @Option(parsing: .unconditional, help: "Dropout (only 0 is supported).") var dropout: Float = 0
-    @Option(parsing: .unconditional, help: "Seed of initialisation and batches.") var seed: UInt64 = 1337
-    @Option(parsing: .unconditional, help: "OpenBLAS threads (per rank under mpirun).") var threads = 1
+    @OptionGroup var seed: SeedOption
+    @OptionGroup var threads: ThreadsOption<LMTrainThreads>
     @Option(parsing: .unconditional, help: "Iterations between checkpoints (0: only at the end).") var checkpointInterval = 500
     @Flag(inversion: .prefixedNo, help: "Continue from OUT/ckpt.safetensors.") var resume = false
     @Option(help: "Fine-tune this model (.bgpt, lm-train checkpoint, or a checkpoint lm-convert reads; char, bytes, bpe or sentencepiece tokenizer): its shape and tokenizer are the run's (one without a tokenizer takes --tokenizer-file).") var initFrom: String?
@@ -84,11 +84,9 @@ struct LMTrain: BitGPTCommand {
     static let booleanFlags: Set<String> = ["activation-checkpointing", "bitlinear", "bitlinear-norm", "bias", "decay-lr", "resume", "overwrite"]
 
     func validate() throws {
-        guard ["gpt2", "gpt", "llama"].contains(arch) else { throw ValidationError("--arch must be gpt2 or llama, got \(arch)") }
         guard logInterval >= 0 else { throw ValidationError("--log-interval must not be negative") }
         if let activation {
-            guard let a = Activation(rawValue: activation), a != .silu else { throw ValidationError("--activation must be gelu, relu or swiglu") }
-            guard (arch == "llama") == (a == .swiglu) else { throw ValidationError("--activation \(activation) does not fit --arch \(arch)") }
+            guard (arch == .llama) == (activation == .swiglu) else { throw ValidationError("--activation \(activation) does not fit --arch \(arch)") }
         }
     }
 
@@ -119,15 +117,15 @@ struct LMTrain: BitGPTCommand {
         o.out = out
         o.tokenizer = tokenizer
         o.vocabSize = vocabSize; o.tokenizerFile = tokenizerFile; o.activationCheckpointing = activationCheckpointing
-        o.architecture = arch == "llama" ? .llama : .gpt2
+        o.architecture = arch.architecture
         o.bitLinear = bitlinear; o.bitLinearNorm = bitlinearNorm
         o.nLayer = shape.nLayers; o.nHead = shape.nHeads; o.nKVHead = shape.nKVHeads; o.nEmbd = shape.dim
-        o.activation = activation.flatMap(Activation.init(rawValue:)); o.bias = bias
+        o.activation = activation?.activation; o.bias = bias
         o.blockSize = shape.context; o.batchSize = batchSize; o.gradAccum = gradAccum
         o.maxIters = maxIters; o.evalIters = evalIters; o.evalInterval = evalInterval
         o.lr = lr; o.minLR = minLr; o.warmupIters = warmupIters; o.lrDecayIters = lrDecayIters; o.decayLR = decayLr
         o.weightDecay = weightDecay; o.beta1 = beta1; o.beta2 = beta2; o.eps = eps; o.gradClip = gradClip
-        o.dropout = dropout; o.seed = seed; o.threads = threads; o.checkpointInterval = checkpointInterval
+        o.dropout = dropout; o.seed = seed.value; o.threads = threads.count ?? 1; o.checkpointInterval = checkpointInterval
         o.initFrom = initFrom
         if loraRank == nil && (loraAlpha != nil || loraTargets != nil) { throw TrainError.badOption("--lora-alpha and --lora-targets need --lora-rank") }
         if let loraRank {
@@ -204,6 +202,12 @@ LMTrain.runMain(BooleanArguments.normalize(Array(CommandLine.arguments.dropFirst
 /// lm-train's model shape (nanoGPT's flag names `--n-layer`, `--n-head`, `--n-embd`, `--block-size` are aliases).
 enum LMTrainShape: ModelShapeDefaults {
     static let dim = 128, nLayers = 4, nHeads = 4, context = 64
+}
+
+/// lm-train's `--threads`: OpenBLAS threads, one unless given (each rank of mpirun runs its own).
+enum LMTrainThreads: ThreadsDefaults {
+    static let threads: Int? = 1
+    static let help = "OpenBLAS threads per rank under mpirun, 1 to 256 (default: 1)."
 }
 
 extension TokenizerChoice: ExpressibleByArgument {}
